@@ -1,0 +1,1 @@
+"""The bulk upload pipeline: CSV reading, row rules, planning against the store, report."""

@@ -1,0 +1,114 @@
+"""The bulk creation report: five sections of rows, kept on disk as the upload runs so that
+memory does not grow with the file, and read back as an element tree while it is sent."""
+
+from __future__ import annotations
+
+import marshal
+import tempfile
+from collections.abc import Callable, Iterator
+from enum import Enum
+from typing import IO
+
+from switchvox_server.protocol.tree import Element, LazyChildren, number_or_text
+from switchvox_server.store.models import ExtensionType
+
+# Rows stay in memory up to this size per section, then the section moves to a temp file.
+SPOOL_MEMORY_BYTES = 1024 * 1024
+
+
+class Section(Enum):
+    """The report's sections, in the order they are rendered."""
+
+    CREATE_FAILED = "create_failed"
+    CREATED = "created"
+    REPLACED = "replaced"
+    UPDATED = "updated"
+    SKIPPED = "skipped"
+
+
+ReportRow = tuple[str, str, str, str, tuple[str, ...]]
+
+
+class SectionSpool:
+    """The rows of one section in file order: (extension, first, last, email, errors)."""
+
+    def __init__(self) -> None:
+        # Owned by the spool and closed by close(), once the report has been sent.
+        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+            max_size=SPOOL_MEMORY_BYTES
+        )
+        self.count = 0
+
+    def append(self, row: ReportRow) -> None:
+        marshal.dump(row, self._file)
+        self.count += 1
+
+    def rows(self) -> Iterator[ReportRow]:
+        self._file.seek(0)
+        for _ in range(self.count):
+            yield marshal.load(self._file)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class BulkReport:
+    """The report of one upload; close it once it has been rendered."""
+
+    def __init__(self, dupe_process: int, extension_type: ExtensionType) -> None:
+        self.dupe_process = dupe_process
+        self.extension_type = extension_type
+        self.sections = {section: SectionSpool() for section in Section}
+
+    def add(
+        self,
+        section: Section,
+        extension: str,
+        first_name: str,
+        last_name: str,
+        email: str,
+        errors: tuple[str, ...] = (),
+    ) -> None:
+        self.sections[section].append((extension, first_name, last_name, email, errors))
+
+    def count(self, section: Section) -> int:
+        return self.sections[section].count
+
+    @property
+    def total(self) -> int:
+        return sum(spool.count for spool in self.sections.values())
+
+    def to_element(self) -> Element:
+        """The `<bulk_creation_report>` element; its rows are read lazily while rendering."""
+        return Element(
+            "bulk_creation_report",
+            {"dupe_process": self.dupe_process, "extension_type": self.extension_type.display},
+            [
+                Element(
+                    section.value,
+                    children=LazyChildren("extension", spool.count, _row_elements(spool)),
+                )
+                for section, spool in self.sections.items()
+            ],
+        )
+
+    def close(self) -> None:
+        for spool in self.sections.values():
+            spool.close()
+
+
+def _row_elements(spool: SectionSpool) -> Callable[[], Iterator[Element]]:
+    def produce() -> Iterator[Element]:
+        for extension, first_name, last_name, email, errors in spool.rows():
+            yield Element(
+                "extension",
+                {
+                    "extension": number_or_text(extension),
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "email": email,
+                },
+                [Element("error", {"text": text}) for text in errors],
+            )
+
+    return produce

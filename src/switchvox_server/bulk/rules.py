@@ -1,0 +1,272 @@
+"""The row rules: from one CSV row (and a template or a stored extension) to the values to
+store, or to the list of what is wrong with the row, in column order.
+
+Cells follow Switchvox's update rule: an empty cell keeps the base value (the template's
+default for a new extension, the stored value on update); a cell of only spaces blanks the
+field; any other cell is the new value, trimmed (passwords are taken as written).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from switchvox_server.bulk.messages import RowMessage
+from switchvox_server.passwords import digest_ha1, sip_ha1, voicemail_pin_digest
+from switchvox_server.store.models import ExtensionType, VoicemailPinRule
+
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+MAC_SEPARATORS = str.maketrans("", "", ":-")
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+FIELD_NAMES = {
+    "ext": "Extension",
+    "fname": "First name",
+    "lname": "Last name",
+    "email": "Email address",
+    "title": "Title",
+    "location": "Location",
+    "password": "Web password",
+    "voicemail_password": "Voicemail password",
+    "phone_password": "Phone password",
+    "digium_phone_mac_address": "Digium phone MAC address",
+}
+
+# column -> (stored field, maximum length, required, message)
+TEXT_FIELDS: tuple[tuple[str, str, int, bool, RowMessage], ...] = (
+    ("fname", "first_name", 32, True, RowMessage.FIRST_NAME),
+    ("lname", "last_name", 32, True, RowMessage.LAST_NAME),
+    ("email", "email", 254, True, RowMessage.EMAIL),
+    ("title", "title", 64, False, RowMessage.TITLE),
+    ("location", "location", 64, False, RowMessage.LOCATION),
+)
+
+
+class Cell(Enum):
+    """What a secret's cell does when it holds no new value."""
+
+    KEEP = "keep"  # empty: the base value stays
+    BLANK = "blank"  # only spaces: the field is cleared
+    INVALID = "invalid"  # unusable, already reported
+
+
+@dataclass(frozen=True, slots=True)
+class RowPolicy:
+    """The system settings that the row rules depend on."""
+
+    extension_min_length: int
+    extension_max_length: int
+    strong_phone_passwords: bool
+    secret_key: bytes
+
+
+@dataclass(slots=True)
+class Evaluation:
+    """The outcome of the rules for one row: the values to store, or the errors."""
+
+    values: dict[str, Any]
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check_extension(cell: str, policy: RowPolicy) -> str | None:
+    """The message for a malformed extension number, or None when it is well formed."""
+    if not cell:
+        return RowMessage.EXTENSION_REQUIRED.format()
+    if not (cell.isascii() and cell.isdigit()):
+        return RowMessage.EXTENSION_DIGITS.format()
+    if not policy.extension_min_length <= len(cell) <= policy.extension_max_length:
+        return RowMessage.EXTENSION_LENGTH.format(
+            policy.extension_min_length, policy.extension_max_length
+        )
+    return None
+
+
+def normalise_mac(cell: str) -> str | None:
+    """Twelve hex digits in upper case, or None when the cell is not a MAC address."""
+    compact = cell.strip().translate(MAC_SEPARATORS)
+    if len(compact) != 12 or not HEX_DIGITS.issuperset(compact):
+        return None
+    return compact.upper()
+
+
+def usable_template(template: Mapping[str, Any]) -> bool:
+    """Whether a template's defaults can make a valid extension (fault 38297 otherwise)."""
+    texts_fit = all(
+        isinstance(template[name], str)
+        and len(template[name]) <= 64
+        and not CONTROL_CHARACTER.search(template[name])
+        for name in ("title", "location")
+    )
+    return (
+        texts_fit
+        and template["voicemail_pin_rule"] in {rule.value for rule in VoicemailPinRule}
+        and bool(template["lang_locale"])
+        and bool(template["status"])
+    )
+
+
+def template_base(template: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored values a new extension starts from before its row is applied."""
+    return {
+        "first_name": "",
+        "last_name": "",
+        "email": "",
+        "title": template["title"],
+        "location": template["location"],
+        "web_password_ha1": None,
+        "voicemail_pin_digest": None,
+        "phone_password_ha1": None,
+        "mac_address": None,
+        "template_id": template["id"],
+        "status": template["status"],
+        "lang_locale": template["lang_locale"],
+        "can_dial_from_ivr": template["can_dial_from_ivr"],
+        "voicemail_enabled": template["voicemail_enabled"],
+    }
+
+
+def evaluate(
+    cells: Mapping[str, str],
+    number: str,
+    extension_type: ExtensionType,
+    base: Mapping[str, Any],
+    policy: RowPolicy,
+    *,
+    voicemail_pin_rule: VoicemailPinRule | None,
+) -> Evaluation:
+    """Apply a row to `base` and check the result.
+
+    `voicemail_pin_rule` is the template's rule for a new (or replaced) extension, and None
+    on update, where an empty voicemail cell keeps the stored PIN.
+    """
+    values = dict(base)
+    values["number"] = number
+    values["extension_type"] = extension_type.value
+    errors: list[str] = []
+
+    for column, stored, maximum, required, message in TEXT_FIELDS:
+        cell = cells.get(column, "")
+        if cell:
+            if CONTROL_CHARACTER.search(cell):
+                errors.append(_control_character(column))
+                continue
+            values[stored] = cell.strip()
+        text = values[stored]
+        malformed = column == "email" and text and not EMAIL_ADDRESS.fullmatch(text)
+        if len(text) > maximum or (required and not text) or malformed:
+            errors.append(message.format())
+
+    password = _secret(cells, "password", errors)
+    if isinstance(password, str):
+        if 4 <= len(password) <= 32:
+            values["web_password_ha1"] = digest_ha1(number, password)
+        else:
+            errors.append(RowMessage.WEB_PASSWORD.format())
+    else:
+        if password is Cell.BLANK:
+            values["web_password_ha1"] = None
+        if password is not Cell.INVALID and values["web_password_ha1"] is None:
+            errors.append(RowMessage.WEB_PASSWORD.format())
+
+    _apply_voicemail_pin(cells, number, values, errors, policy, voicemail_pin_rule)
+    _apply_phone_password(cells, number, extension_type, values, errors, policy)
+
+    mac_cell = cells.get("digium_phone_mac_address", "")
+    if mac_cell.strip():
+        mac = normalise_mac(mac_cell)
+        if mac is None:
+            errors.append(RowMessage.MAC_ADDRESS.format())
+        values["mac_address"] = mac
+    elif mac_cell:
+        values["mac_address"] = None
+    return Evaluation(values, errors)
+
+
+def _apply_voicemail_pin(
+    cells: Mapping[str, str],
+    number: str,
+    values: dict[str, Any],
+    errors: list[str],
+    policy: RowPolicy,
+    rule: VoicemailPinRule | None,
+) -> None:
+    pin = _secret(cells, "voicemail_password", errors)
+    if isinstance(pin, str):
+        if pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 16:
+            values["voicemail_pin_digest"] = voicemail_pin_digest(policy.secret_key, number, pin)
+        else:
+            errors.append(RowMessage.VOICEMAIL_PASSWORD.format())
+        return
+    if pin is Cell.INVALID:
+        return
+    if pin is Cell.BLANK:
+        values["voicemail_pin_digest"] = None
+    if rule is None or values["voicemail_pin_digest"] is not None:
+        return
+    if rule is VoicemailPinRule.REQUIRED:
+        errors.append(RowMessage.VOICEMAIL_PASSWORD_REQUIRED.format())
+    elif rule is VoicemailPinRule.EXTENSION and values["voicemail_enabled"]:
+        values["voicemail_pin_digest"] = voicemail_pin_digest(policy.secret_key, number, number)
+
+
+def _apply_phone_password(
+    cells: Mapping[str, str],
+    number: str,
+    extension_type: ExtensionType,
+    values: dict[str, Any],
+    errors: list[str],
+    policy: RowPolicy,
+) -> None:
+    if extension_type is not ExtensionType.SIP:
+        # A virtual extension has no phone to register, so the column means nothing.
+        values["phone_password_ha1"] = None
+        return
+    secret = _secret(cells, "phone_password", errors)
+    if not isinstance(secret, str):
+        if secret is Cell.BLANK:
+            values["phone_password_ha1"] = None
+        if secret is not Cell.INVALID and values["phone_password_ha1"] is None:
+            errors.append(RowMessage.PHONE_PASSWORD_REQUIRED.format())
+        return
+    problems = len(errors)
+    if len(secret) > 32:
+        errors.append(RowMessage.PHONE_PASSWORD_LENGTH.format())
+    elif policy.strong_phone_passwords and not _is_strong(secret):
+        errors.append(RowMessage.PHONE_PASSWORD_WEAK.format())
+    if secret == number:
+        errors.append(RowMessage.PHONE_PASSWORD_SAME.format())
+    if len(errors) == problems:
+        values["phone_password_ha1"] = sip_ha1(number, secret)
+
+
+def _secret(cells: Mapping[str, str], column: str, errors: list[str]) -> str | Cell:
+    """The new clear secret of a cell, or what the cell does instead of setting one."""
+    cell = cells.get(column, "")
+    if not cell:
+        return Cell.KEEP
+    if not cell.strip():
+        return Cell.BLANK
+    if CONTROL_CHARACTER.search(cell):
+        errors.append(_control_character(column))
+        return Cell.INVALID
+    return cell
+
+
+def _is_strong(secret: str) -> bool:
+    return (
+        len(secret) >= 8
+        and any(char.isalpha() for char in secret)
+        and any(char.isdigit() for char in secret)
+    )
+
+
+def _control_character(column: str) -> str:
+    return RowMessage.CONTROL_CHARACTER.format(FIELD_NAMES[column])

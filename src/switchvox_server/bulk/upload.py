@@ -1,0 +1,223 @@
+"""The bulk upload pipeline: read the CSV in batches, decide each row's outcome against the
+store with one lookup per batch, write each batch with bulk statements, fill the report.
+
+Everything here runs inside the caller's transaction; a raised ApiError means the caller
+rolls back, so a method fault never leaves anything written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import IntEnum
+from itertools import islice
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+from switchvox_server.bulk.csv_reader import CsvFormatError, CsvRecord, CsvTable, open_csv
+from switchvox_server.bulk.messages import RowMessage
+from switchvox_server.bulk.report import BulkReport, Section
+from switchvox_server.bulk.rules import (
+    RowPolicy,
+    check_extension,
+    evaluate,
+    normalise_mac,
+    template_base,
+)
+from switchvox_server.faults import FAULTS, ApiError
+from switchvox_server.store import queries
+from switchvox_server.store.models import ExtensionType, VoicemailPinRule
+
+BATCH_SIZE = 2000
+
+
+class DupeProcess(IntEnum):
+    SKIP = 1
+    REPLACE = 2
+    UPDATE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class UploadOptions:
+    extension_type: ExtensionType
+    dupe_process: DupeProcess
+    template: Mapping[str, Any]
+    report_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionLimit:
+    """The most extensions the system may hold, and the fault to answer beyond it."""
+
+    maximum: int
+    registered: bool
+
+    def fault(self) -> ApiError:
+        if self.registered:
+            return ApiError(FAULTS.LICENCE_EXCEEDED)
+        return ApiError(FAULTS.UNREGISTERED_LIMIT, self.maximum)
+
+
+def bulk_upload(
+    session: Session,
+    source: IO[bytes],
+    options: UploadOptions,
+    policy: RowPolicy,
+    limit: ExtensionLimit | None,
+) -> BulkReport:
+    """Run the upload in `session` and return its report; raise ApiError on a method fault."""
+    try:
+        table = open_csv(source)
+    except CsvFormatError:
+        raise ApiError(FAULTS.CSV_FORMAT) from None
+    report = BulkReport(int(options.dupe_process), options.extension_type)
+    try:
+        stored_before = queries.count_extensions(session) if limit is not None else 0
+        _Planner(session, table, options, policy, report).run()
+        if report.total == 0:
+            raise ApiError(FAULTS.CSV_EMPTY)
+        created = report.count(Section.CREATED)
+        if limit is not None and created and stored_before + created > limit.maximum:
+            raise limit.fault()
+    except BaseException:
+        report.close()
+        raise
+    return report
+
+
+class _Planner:
+    """Decides and writes one upload, batch by batch, remembering what the file repeats."""
+
+    def __init__(
+        self,
+        session: Session,
+        table: CsvTable,
+        options: UploadOptions,
+        policy: RowPolicy,
+        report: BulkReport,
+    ) -> None:
+        self.session = session
+        self.table = table
+        self.options = options
+        self.policy = policy
+        self.report = report
+        self.base = template_base(options.template)
+        self.pin_rule = VoicemailPinRule(options.template["voicemail_pin_rule"])
+        self.first_row_of_number: dict[str, int] = {}
+        self.first_row_of_mac: dict[str, int] = {}
+        self.created_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+    def run(self) -> None:
+        try:
+            for batch in _batches(self.table.records(), BATCH_SIZE):
+                self._process(batch)
+        except CsvFormatError:
+            raise ApiError(FAULTS.CSV_FORMAT) from None
+
+    def _process(self, batch: list[CsvRecord]) -> None:
+        numbers = {record.cells.get("ext", "").strip() for record in batch}
+        existing = queries.extensions_by_number(self.session, numbers)
+        macs = {
+            mac
+            for record in batch
+            if (mac := normalise_mac(record.cells.get("digium_phone_mac_address", "")))
+        }
+        mac_owners = queries.owners_of_macs(self.session, macs)
+        inserts: list[dict[str, Any]] = []
+        rewrites: list[dict[str, Any]] = []
+        for record in batch:
+            self._plan(record, existing, mac_owners, inserts, rewrites)
+        if not self.options.report_only:
+            queries.insert_extensions(self.session, inserts)
+            queries.update_extensions(self.session, rewrites)
+
+    def _plan(
+        self,
+        record: CsvRecord,
+        existing: Mapping[str, Mapping[str, Any]],
+        mac_owners: Mapping[str, str],
+        inserts: list[dict[str, Any]],
+        rewrites: list[dict[str, Any]],
+    ) -> None:
+        cells = record.cells
+        number = cells.get("ext", "").strip()
+        errors: list[str] = []
+        if record.cell_count != self.table.header_width:
+            errors.append(RowMessage.CELL_COUNT.format(record.cell_count, self.table.header_width))
+        if problem := check_extension(number, self.policy):
+            errors.append(problem)
+        elif (first := self.first_row_of_number.setdefault(number, record.row_number)) != (
+            record.row_number
+        ):
+            errors.append(RowMessage.EXTENSION_REPEATED.format(number, first))
+            self._fail(cells, errors)
+            return
+
+        stored = existing.get(number) if not errors else None
+        dupe_process = self.options.dupe_process
+        if stored is not None and dupe_process is DupeProcess.SKIP:
+            self._report(Section.SKIPPED, cells)
+            return
+        if stored is not None and dupe_process is DupeProcess.UPDATE:
+            base: Mapping[str, Any] = stored
+            extension_type = ExtensionType(stored["extension_type"])
+            pin_rule: VoicemailPinRule | None = None
+        else:
+            base, extension_type, pin_rule = self.base, self.options.extension_type, self.pin_rule
+        evaluation = evaluate(
+            cells, number, extension_type, base, self.policy, voicemail_pin_rule=pin_rule
+        )
+        errors.extend(evaluation.errors)
+        values = evaluation.values
+        self._check_mac(record, number, values.get("mac_address"), mac_owners, errors)
+        if errors:
+            self._fail(cells, errors)
+            return
+        if stored is None:
+            values["date_created"] = self.created_at
+            inserts.append(values)
+            section = Section.CREATED
+        else:
+            values["stored_account_id"] = stored["account_id"]
+            values.pop("account_id", None)
+            rewrites.append(values)
+            section = Section.REPLACED if dupe_process is DupeProcess.REPLACE else Section.UPDATED
+        self.report.add(section, number, values["first_name"], values["last_name"], values["email"])
+
+    def _check_mac(
+        self,
+        record: CsvRecord,
+        number: str,
+        mac: str | None,
+        mac_owners: Mapping[str, str],
+        errors: list[str],
+    ) -> None:
+        if mac is None:
+            return
+        first = self.first_row_of_mac.setdefault(mac, record.row_number)
+        if first != record.row_number:
+            errors.append(RowMessage.MAC_ADDRESS_REPEATED.format(mac, first))
+        elif (owner := mac_owners.get(mac)) is not None and owner != number:
+            errors.append(RowMessage.MAC_ADDRESS_IN_USE.format(mac, owner))
+
+    def _fail(self, cells: Mapping[str, str], errors: list[str]) -> None:
+        self._report(Section.CREATE_FAILED, cells, tuple(errors))
+
+    def _report(
+        self, section: Section, cells: Mapping[str, str], errors: tuple[str, ...] = ()
+    ) -> None:
+        self.report.add(
+            section,
+            cells.get("ext", ""),
+            cells.get("fname", ""),
+            cells.get("lname", ""),
+            cells.get("email", ""),
+            errors,
+        )
+
+
+def _batches(records: Iterator[CsvRecord], size: int) -> Iterator[list[CsvRecord]]:
+    while batch := list(islice(records, size)):
+        yield batch

@@ -1,0 +1,1 @@
+"""Transport: HTTP endpoints, request intake and authentication."""

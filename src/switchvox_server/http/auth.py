@@ -1,0 +1,111 @@
+"""Who is calling: HTTP Basic and Digest credentials checked against the store.
+
+Admin accounts authenticate with their name; extensions with their number and web
+password. An unknown name costs the same work and gets the same answer as a wrong
+password, so the two cannot be told apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from switchvox_server.http.digest import (
+    NonceAuthority,
+    NonceState,
+    challenge_headers,
+    parse_basic,
+    parse_digest,
+    split_scheme,
+    verify_digest,
+)
+from switchvox_server.methods.registry import Principal
+from switchvox_server.passwords import REALM, hash_password, verify_ha1, verify_password
+from switchvox_server.store.accounts import (
+    StoredCredentials,
+    admin_credentials,
+    extension_credentials,
+)
+from switchvox_server.store.database import Database
+from switchvox_server.store.models import AccessLevel
+
+# Checked when the name is unknown, so that a miss costs as much as a wrong password.
+_DUMMY_HASH = hash_password("switchvox-server timing equaliser")
+
+
+class Verdict(Enum):
+    """Why a request was not authenticated; STALE asks a Digest client to retry."""
+
+    MISSING = "missing"
+    REJECTED = "rejected"
+    STALE = "stale"
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticator:
+    """Checks Authorization headers and builds the 401 challenge."""
+
+    database: Database
+    nonces: NonceAuthority
+    digest_enabled: bool
+
+    def authenticate(self, method: str, authorization: str | None) -> Principal | Verdict:
+        """The caller behind `authorization`, or why there is none. Blocking: run it in a
+        worker thread (it reads the store and may compute a slow hash)."""
+        if not authorization:
+            return Verdict.MISSING
+        scheme, _ = split_scheme(authorization)
+        if scheme == "basic":
+            return self._basic(authorization)
+        if scheme == "digest" and self.digest_enabled:
+            return self._digest(method, authorization)
+        return Verdict.REJECTED
+
+    def challenge(self, *, stale: bool = False) -> list[tuple[str, str]]:
+        return challenge_headers(
+            self.nonces.issue(), digest_enabled=self.digest_enabled, stale=stale
+        )
+
+    def _basic(self, authorization: str) -> Principal | Verdict:
+        parsed = parse_basic(authorization)
+        if parsed is None:
+            return Verdict.REJECTED
+        name, password = parsed
+        credentials = self._lookup(name)
+        if credentials is None:
+            verify_password(password, _DUMMY_HASH)
+            return Verdict.REJECTED
+        if credentials.password_hash is not None:
+            accepted = verify_password(password, credentials.password_hash)
+        else:
+            accepted = verify_ha1(name, password, credentials.digest_ha1)
+        return _principal(credentials) if accepted else Verdict.REJECTED
+
+    def _digest(self, method: str, authorization: str) -> Principal | Verdict:
+        digest = parse_digest(authorization)
+        if digest is None or digest.realm != REALM:
+            return Verdict.REJECTED
+        state = self.nonces.check(digest.nonce)
+        if state is NonceState.INVALID:
+            return Verdict.REJECTED
+        credentials = self._lookup(digest.username)
+        if credentials is None or not verify_digest(credentials.digest_ha1, method, digest):
+            return Verdict.REJECTED
+        # A right answer to an expired nonce proves the password but not freshness.
+        return Verdict.STALE if state is NonceState.STALE else _principal(credentials)
+
+    def _lookup(self, name: str) -> StoredCredentials | None:
+        with self.database.sessions() as session:
+            if name.isascii() and name.isdigit():
+                found = extension_credentials(session, name)
+                if found is not None:
+                    return found
+            return admin_credentials(session, name)
+
+
+def _principal(credentials: StoredCredentials) -> Principal:
+    if credentials.access is None:
+        return Principal.EXTENSION
+    if credentials.access is AccessLevel.FULL:
+        return Principal.FULL_ADMIN
+    return Principal.READ_ONLY_ADMIN

@@ -1,0 +1,89 @@
+"""The method registry: names to handlers, with the access each one needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from enum import Enum
+
+from switchvox_server.faults import FAULTS, ApiError
+from switchvox_server.protocol.request import ApiRequest
+from switchvox_server.protocol.tree import Element
+from switchvox_server.settings import Settings
+from switchvox_server.store.database import Database
+
+
+class Access(Enum):
+    """Who may call a method."""
+
+    ADMIN_WRITE = "admin_write"  # full admin accounts only
+    ADMIN_READ = "admin_read"  # full and read-only admin accounts
+    USER = "user"  # an extension's own credentials (switchvox.users.*), and admins
+
+
+class Principal(Enum):
+    """What an authenticated caller is."""
+
+    FULL_ADMIN = "full"
+    READ_ONLY_ADMIN = "read_only"
+    EXTENSION = "extension"
+
+    def may_call(self, access: Access) -> bool:
+        if self is Principal.FULL_ADMIN:
+            return True
+        if self is Principal.READ_ONLY_ADMIN:
+            return access is not Access.ADMIN_WRITE
+        return access is Access.USER
+
+
+@dataclass(frozen=True, slots=True)
+class MethodContext:
+    """What a handler may use: the store, the settings, the server secret and a place to
+    register clean-ups that must run once the response has been sent."""
+
+    database: Database
+    settings: Settings
+    secret_key: bytes
+    cleanup: ExitStack
+
+
+Handler = Callable[[ApiRequest, MethodContext], Element]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    name: str
+    access: Access
+    handler: Handler
+
+
+class MethodRegistry:
+    """Maps method names to handlers; lookups check the caller's access."""
+
+    def __init__(self) -> None:
+        self._methods: dict[str, Method] = {}
+
+    def register(self, name: str, access: Access) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            if name in self._methods:
+                raise ValueError(f"method {name} is registered twice")
+            self._methods[name] = Method(name, access, handler)
+            return handler
+
+        return decorate
+
+    def resolve(self, name: str, principal: Principal) -> Method:
+        """The method called `name`, or the fault for an unknown or forbidden one."""
+        method = self._methods.get(name)
+        if method is None:
+            raise ApiError(FAULTS.INVALID_METHOD, name)
+        if not principal.may_call(method.access):
+            raise ApiError(FAULTS.PERMISSION_DENIED, name)
+        return method
+
+    def names(self) -> list[str]:
+        return sorted(self._methods)
+
+
+registry = MethodRegistry()

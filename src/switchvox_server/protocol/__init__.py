@@ -1,0 +1,1 @@
+"""The API envelope: requests parsed from XML or JSON, responses rendered to either."""

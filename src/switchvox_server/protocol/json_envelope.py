@@ -1,0 +1,237 @@
+"""The JSON envelope (SPEC §3, §4): the same requests and responses as XML, spelt in JSON.
+
+Element → JSON follows the XML::Simple conventions the SPEC's rules describe: attributes
+become keys, a child tag that occurs once is an object and a repeated one a list, an empty
+element is `{}`, a text-only element is its text. Text next to attributes or children goes
+under the key `content` (XML::Simple's name for it; ours, no documented response has one).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from json.encoder import encode_basestring
+from typing import NoReturn
+
+from switchvox_server.faults import FAULTS, ApiError, ErrorEntry
+from switchvox_server.protocol.request import ParameterValue
+from switchvox_server.protocol.tree import AttributeValue, Element, LazyChildren
+
+JSON_CONTENT_TYPE = "application/json"
+
+MAX_DEPTH = 32
+CHUNK_SIZE = 64 * 1024
+CONTENT_KEY = "content"
+
+
+def _refuse(reason: str) -> ApiError:
+    return ApiError(FAULTS.UNPARSABLE_REQUEST, reason)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_request(body: bytes) -> tuple[str, dict[str, ParameterValue]]:
+    """The method name and parameters of a JSON request envelope, or an `ApiError`."""
+    document = _load(body)
+    if not isinstance(document, dict):
+        raise _refuse("the document must be a JSON object")
+    request = document.get("request")
+    if not isinstance(request, dict):
+        raise _refuse("the document must hold a request object")
+
+    method = request.get("method")
+    if method is not None and not isinstance(method, str):
+        raise _refuse("method must be a string")
+    method = (method or "").strip()
+    if not method:
+        raise ApiError(FAULTS.MISSING_PARAMETER, "method")
+
+    raw = request.get("parameters")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise _refuse("parameters must be an object")
+    parameters: dict[str, ParameterValue] = {}
+    for name, value in raw.items():
+        parsed = _parameter(name, value)
+        if parsed is not None:
+            parameters[name] = parsed
+    return method, parameters
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _load(body: bytes) -> object:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _refuse("the request is not UTF-8") from None
+    if not text.strip():
+        raise ApiError(FAULTS.EMPTY_REQUEST)
+    try:
+        # Numbers stay as written ("1", "2.50"): parameters are strings anyway, and this
+        # sidesteps int's digit limit and float rounding.
+        document: object = json.loads(
+            text, parse_int=str, parse_float=str, parse_constant=_reject_constant
+        )
+    except RecursionError:
+        raise _refuse(f"nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
+        raise _refuse("not valid JSON") from None
+    if _depth(document) > MAX_DEPTH:
+        raise _refuse(f"nested deeper than {MAX_DEPTH} levels")
+    return document
+
+
+def _depth(document: object) -> int:
+    """How deeply objects and arrays nest (a bare object is 1), walked without recursion."""
+    deepest = 0
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, depth)
+            stack.extend((item, depth + 1) for item in value)
+    return deepest
+
+
+def _parameter(name: str, value: object) -> ParameterValue | None:
+    """One parameter: a scalar, a flat list, or a wrapper object `{"extension": [...]}`."""
+    if value is None:
+        return None  # null means "not given"
+    if isinstance(value, dict):
+        if len(value) > 1:
+            raise _refuse(f"parameter {name} must wrap a single list")
+        if not value:
+            return ()
+        (value,) = value.values()
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            return (_scalar(name, value),)
+    if isinstance(value, list):
+        return tuple(_scalar(name, item) for item in value if item is not None)
+    return _scalar(name, value)
+
+
+def _scalar(name: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, str):  # numbers arrive as their literal text, see _load
+        return value
+    raise _refuse(f"parameter {name} is nested too deeply")
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+class _Buffer:
+    """Output collected as str pieces and handed out as UTF-8 chunks of about CHUNK_SIZE."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+
+    def write(self, piece: str) -> None:
+        self.parts.append(piece)
+        self.size += len(piece)
+
+    def take(self) -> bytes:
+        # "replace" turns lone surrogates (possible in JSON-decoded input) into "?".
+        chunk = "".join(self.parts).encode("utf-8", "replace")
+        self.parts.clear()
+        self.size = 0
+        return chunk
+
+
+def render_response(
+    method: str, result: Element | None, errors: Sequence[ErrorEntry] = ()
+) -> Iterator[bytes]:
+    """The response envelope as UTF-8 chunks: a `result` or, when there are errors, `errors`."""
+    out = _Buffer()
+    out.write(f'{{"response":{{"method":{encode_basestring(method)},')
+    if errors:
+        entries = [
+            f'{{"code":{int(error.code)},"message":{encode_basestring(error.message)}}}'
+            for error in errors
+        ]
+        listed = entries[0] if len(entries) == 1 else f"[{','.join(entries)}]"
+        out.write(f'"errors":{{"error":{listed}}}')
+    elif result is None:
+        out.write('"result":{}')
+    else:
+        out.write(f'"result":{{{encode_basestring(result.tag)}:')
+        yield from _render_value(result, out)
+        out.write("}")
+    out.write("}}")
+    yield out.take()
+
+
+def _scalar_json(value: AttributeValue) -> str:
+    # int() also turns a stray bool into 1/0, as in XML.
+    return encode_basestring(value) if type(value) is str else str(int(value))
+
+
+def _leaf(element: Element) -> str | None:
+    """The JSON of an element without children, or None when it has children to stream."""
+    children = element.children
+    if children.count if isinstance(children, LazyChildren) else children:
+        return None
+    attributes = element.attributes
+    text = element.text
+    if not attributes:
+        return "{}" if text is None else encode_basestring(text)
+    members = [f"{encode_basestring(name)}:{_scalar_json(v)}" for name, v in attributes.items()]
+    if text is not None:
+        members.append(f'"{CONTENT_KEY}":{encode_basestring(text)}')
+    return "{" + ",".join(members) + "}"
+
+
+def _render_value(element: Element, out: _Buffer) -> Iterator[bytes]:
+    leaf = _leaf(element)
+    if leaf is not None:
+        out.write(leaf)
+        return
+    members = [f"{encode_basestring(n)}:{_scalar_json(v)}" for n, v in element.attributes.items()]
+    if element.text is not None:
+        members.append(f'"{CONTENT_KEY}":{encode_basestring(element.text)}')
+    out.write("{" + "".join(member + "," for member in members))
+
+    children = element.children
+    groups: list[tuple[str, int, Iterator[Element]]]
+    if isinstance(children, LazyChildren):
+        # The count decides object or list up front, so the rows can stream.
+        groups = [(children.tag, children.count, children.produce())]
+    else:
+        by_tag: dict[str, list[Element]] = {}
+        for child in children:
+            by_tag.setdefault(child.tag, []).append(child)
+        groups = [(tag, len(group), iter(group)) for tag, group in by_tag.items()]
+
+    for index, (tag, count, items) in enumerate(groups):
+        out.write(("," if index else "") + encode_basestring(tag) + (":[" if count > 1 else ":"))
+        produced = 0
+        for child in items:
+            if produced:
+                out.write(",")
+            produced += 1
+            leaf = _leaf(child)
+            if leaf is None:
+                yield from _render_value(child, out)
+            else:
+                out.write(leaf)  # the common row: no generator per element
+            if out.size >= CHUNK_SIZE:
+                yield out.take()
+        if produced != count:
+            # The shape (object or list) was chosen from the count; a wrong one means a bug.
+            raise RuntimeError(f"<{tag}> children: {count} announced, {produced} produced")
+        if count > 1:
+            out.write("]")
+    out.write("}")

@@ -1,0 +1,32 @@
+"""The parsed form of an API request, whatever envelope it arrived in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import IO
+
+ParameterValue = str | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRequest:
+    """A method name, its parameters (scalars or lists of strings) and the uploaded file."""
+
+    method: str
+    parameters: Mapping[str, ParameterValue] = field(default_factory=dict)
+    upload: IO[bytes] | None = None
+
+    def scalar(self, name: str) -> str | None:
+        """The parameter as one string; a list of one item counts, an absent one is None."""
+        value = self.parameters.get(name)
+        if isinstance(value, tuple):
+            return value[0] if len(value) == 1 else None
+        return value
+
+    def items(self, name: str) -> tuple[str, ...]:
+        """The parameter as a list; a scalar counts as a list of one."""
+        value = self.parameters.get(name)
+        if value is None:
+            return ()
+        return value if isinstance(value, tuple) else (value,)

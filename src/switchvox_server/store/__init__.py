@@ -1,0 +1,1 @@
+"""Persistence: models, queries and bulk writes. Knows nothing of HTTP or XML."""

@@ -1,0 +1,86 @@
+"""Admin accounts, extension credentials and the server secret. Functions take a Session
+and never commit."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.orm import Session
+
+from switchvox_server.passwords import digest_ha1, hash_password
+from switchvox_server.store.models import AccessLevel, AdminAccount, Extension, ServerSecret
+
+DEFAULT_ADMIN = "admin"
+SECRET_KEY_NAME = "secret_key"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCredentials:
+    """What authentication needs of an account; `password_hash` is None for extensions,
+    whose web password is kept only as its Digest HA1."""
+
+    access: AccessLevel | None
+    digest_ha1: str
+    password_hash: str | None
+
+
+def admin_credentials(session: Session, name: str) -> StoredCredentials | None:
+    account = session.scalars(select(AdminAccount).where(AdminAccount.name == name)).first()
+    if account is None:
+        return None
+    return StoredCredentials(AccessLevel(account.access), account.digest_ha1, account.password_hash)
+
+
+def extension_credentials(session: Session, number: str) -> StoredCredentials | None:
+    ha1 = session.scalars(
+        select(Extension.web_password_ha1).where(Extension.number == number)
+    ).first()
+    return None if ha1 is None else StoredCredentials(None, ha1, None)
+
+
+def add_admin(session: Session, name: str, password: str, access: AccessLevel) -> None:
+    session.add(
+        AdminAccount(
+            name=name,
+            access=access.value,
+            password_hash=hash_password(password),
+            digest_ha1=digest_ha1(name, password),
+        )
+    )
+
+
+def remove_admin(session: Session, name: str) -> bool:
+    result = session.execute(delete(AdminAccount).where(AdminAccount.name == name))
+    return bool(cast(CursorResult[Any], result).rowcount)
+
+
+def list_admins(session: Session) -> list[tuple[str, AccessLevel]]:
+    rows = session.execute(select(AdminAccount.name, AdminAccount.access).order_by("name"))
+    return [(name, AccessLevel(access)) for name, access in rows]
+
+
+def ensure_default_admin(session: Session, password: str | None) -> str | None:
+    """Create the `admin` account on a system that has no admin yet.
+
+    Returns the password when this call generated it (so the caller can show it once).
+    """
+    if session.scalars(select(AdminAccount.id).limit(1)).first() is not None:
+        return None
+    generated = password is None
+    chosen = password if password is not None else secrets.token_urlsafe(12)
+    add_admin(session, DEFAULT_ADMIN, chosen, AccessLevel.FULL)
+    return chosen if generated else None
+
+
+def ensure_secret_key(session: Session) -> bytes:
+    """The server secret kept in the database, generated on first use."""
+    value = session.scalars(
+        select(ServerSecret.value).where(ServerSecret.name == SECRET_KEY_NAME)
+    ).first()
+    if value is None:
+        value = secrets.token_hex(32)
+        session.add(ServerSecret(name=SECRET_KEY_NAME, value=value))
+    return value.encode()

@@ -1,0 +1,107 @@
+"""The tables: extension templates, extensions, admin accounts and server secrets."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, MetaData, String, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ExtensionType(enum.StrEnum):
+    SIP = "sip"
+    VIRTUAL = "virtual"
+
+    @property
+    def display(self) -> str:
+        return "SIP Extension" if self is ExtensionType.SIP else "Virtual Extension"
+
+
+class VoicemailPinRule(enum.StrEnum):
+    """What a new extension's voicemail PIN is when its row leaves the cell empty."""
+
+    EXTENSION = "extension"  # the PIN starts as the extension number, as on many PBXs
+    REQUIRED = "required"  # the row must supply a PIN
+    NONE = "none"  # no PIN until the user sets one
+
+
+class AccessLevel(enum.StrEnum):
+    FULL = "full"
+    READ_ONLY = "read_only"
+
+
+class Template(Base):
+    """An extension template: the defaults a new extension takes."""
+
+    __tablename__ = "templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    lang_locale: Mapped[str] = mapped_column(String(16), default="en_us")
+    can_dial_from_ivr: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(16), default="1")
+    title: Mapped[str] = mapped_column(String(64), default="")
+    location: Mapped[str] = mapped_column(String(64), default="")
+    voicemail_enabled: Mapped[bool] = mapped_column(default=True)
+    voicemail_pin_rule: Mapped[str] = mapped_column(
+        String(16), default=VoicemailPinRule.EXTENSION.value
+    )
+
+
+class Extension(Base):
+    """A phone extension. Secrets are stored only in the forms described in `passwords`."""
+
+    __tablename__ = "extensions"
+
+    account_id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    extension_type: Mapped[str] = mapped_column(String(16))
+    first_name: Mapped[str] = mapped_column(String(32))
+    last_name: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(254))
+    title: Mapped[str] = mapped_column(String(64), default="")
+    location: Mapped[str] = mapped_column(String(64), default="")
+    web_password_ha1: Mapped[str] = mapped_column(String(32))
+    voicemail_pin_digest: Mapped[str | None] = mapped_column(String(64))
+    phone_password_ha1: Mapped[str | None] = mapped_column(String(32))
+    mac_address: Mapped[str | None] = mapped_column(String(12), unique=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("templates.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    lang_locale: Mapped[str] = mapped_column(String(16))
+    can_dial_from_ivr: Mapped[bool]
+    voicemail_enabled: Mapped[bool]
+    date_created: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
+
+
+class AdminAccount(Base):
+    """An administrator who may call the API with Basic or Digest credentials."""
+
+    __tablename__ = "admin_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    access: Mapped[str] = mapped_column(String(16), default=AccessLevel.FULL.value)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    digest_ha1: Mapped[str] = mapped_column(String(32))
+
+
+class ServerSecret(Base):
+    """Named secrets generated once and shared by every process on this database."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
