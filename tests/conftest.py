@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from starlette.testclient import TestClient
 
 from switchvox_server.app import create_app
@@ -24,21 +24,36 @@ ADMIN_PASSWORD = "admin-secret"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
 
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    """A PostgreSQL database of this test run's own, created beside TEST_DATABASE_URL's, so
+    that concurrent runs on one server never drop each other's tables."""
+    if not TEST_DATABASE_URL:
+        yield None
+        return
+    server = make_url(TEST_DATABASE_URL)
+    name = f"switchvox_test_{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, postgres_url: str | None) -> str:
+    """An empty database: a fresh SQLite file, or the run's PostgreSQL database emptied."""
+    if postgres_url is None:
+        return f"sqlite:///{tmp_path / 'switchvox.db'}"
+    engine = create_engine(postgres_url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """An empty database: a fresh SQLite file, or PostgreSQL's public schema emptied."""
-    if TEST_DATABASE_URL:
-        _reset_postgres(TEST_DATABASE_URL)
-        return TEST_DATABASE_URL
-    return f"sqlite:///{tmp_path / 'switchvox.db'}"
+    return postgres_url
 
 
 @pytest.fixture

@@ -230,13 +230,25 @@ def test_cells_are_not_stripped() -> None:
     [
         b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00",
         b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00",
-        b"ext,fname\n301,\x00\n",
+        b"e\x00x\x00t\x00\n\x00",
     ],
 )
 def test_binary_file_is_refused(data: bytes) -> None:
-    """NUL bytes in the first 8 KiB mark a binary file (an image, a zip, an .xlsx)."""
-    with pytest.raises(CsvFormatError, match="binary"):
+    """A binary file (an image, a zip, BOM-less UTF-16) is refused, never read as rows."""
+    with pytest.raises(CsvFormatError):
         _table(data)
+
+
+def test_nul_in_the_first_line_marks_a_binary_file() -> None:
+    """A NUL byte in the header line says binary, before any header matching."""
+    with pytest.raises(CsvFormatError, match="binary"):
+        _table(b"ext,f\x00name\n301,Ann\n")
+
+
+def test_nul_in_an_early_cell_passes_through() -> None:
+    """A NUL in a data cell, even in the second line, is cell text for the row rules."""
+    records = list(_table(b"ext,fname\n301,A\x00nn\n").records())
+    assert records[0].cells["fname"] == "A\x00nn"
 
 
 def test_nul_after_the_probe_passes_through() -> None:

@@ -44,7 +44,9 @@ MAX_CELL_CHARS = 1024 * 1024
 csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
 
 _CHUNK = 1024 * 1024  # bytes read at a time while checking the encoding
-_BINARY_PROBE = 8 * 1024  # NUL bytes this early mean a binary file (an image, a zip, ...)
+# A NUL byte in the first line (looked for this far) means a binary file: an image, a zip,
+# UTF-16 without a byte order mark. NULs inside later cells are the row rules' business.
+_BINARY_PROBE = 8 * 1024
 _DELIMITERS = (",", ";", "\t")
 _DROP_DELIMITERS = str.maketrans("", "", "".join(_DELIMITERS))
 _LINE_ENDS = ("\r", "\n")
@@ -175,13 +177,18 @@ def _decoded(source: IO[bytes], encoding: str) -> Iterator[TextIO]:
         text.close()
 
 
+def _first_line(head: bytes) -> bytes:
+    ends = [index for index in (head.find(b"\n"), head.find(b"\r")) if index >= 0]
+    return head[: min(ends)] if ends else head
+
+
 def _detect_encoding(source: IO[bytes]) -> str:
     """Pick the file's encoding: a BOM decides, else UTF-8 if it all decodes, else cp1252."""
     source.seek(0)
     head = source.read(_CHUNK)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
-    elif b"\x00" in head[:_BINARY_PROBE]:
+    elif b"\x00" in _first_line(head[:_BINARY_PROBE]):
         raise CsvFormatError("the file is binary, not text")
     elif head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"

@@ -49,7 +49,7 @@ def owners_of_macs(session: Session, macs: Collection[str]) -> dict[str, str]:
             EXTENSIONS.c.mac_address.in_(list(macs))
         )
     )
-    return dict(rows.tuples())
+    return dict(rows.all())
 
 
 def insert_extensions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
