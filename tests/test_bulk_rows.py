@@ -350,7 +350,7 @@ def test_every_row_lands_in_exactly_one_section_in_file_order(client: TestClient
     [
         (
             "ext,fname,lname,email,password,phone_password\r\n501,Zoë,Müller,z@test.com,webpass1,sipsecret\r\n"
-        ).encode("utf-8"),
+        ).encode(),
         (
             "ext,fname,lname,email,password,phone_password\n501,Zoë,Müller,z@test.com,webpass1,sipsecret\n"
         ).encode("utf-8-sig"),
@@ -362,7 +362,7 @@ def test_every_row_lands_in_exactly_one_section_in_file_order(client: TestClient
         ).encode("cp1252"),
         (
             "ext\tfname\tlname\temail\tpassword\tphone_password\n501\tZoë\tMüller\tz@test.com\twebpass1\tsipsecret\n"
-        ).encode("utf-8"),
+        ).encode(),
     ],
     ids=["utf8-crlf", "utf8-bom", "utf16-cr", "cp1252-semicolon", "tab"],
 )
@@ -376,7 +376,10 @@ def test_encodings_and_delimiters(client: TestClient, encoded: bytes) -> None:
 
 def test_quoted_cells_and_header_matching(client: TestClient) -> None:
     """Header labels match case-insensitively in any order; quoted cells keep commas."""
-    body = ' Phone_Password ,EXT,Login_Email,LName,FName,Password,Notes\n"sip,secret",501,a@test.com,"Lee, Jr.","Ann ""Jo""",webpass1,ignored\n'
+    body = (
+        " Phone_Password ,EXT,Login_Email,LName,FName,Password,Notes\n"
+        '"sip,secret",501,a@test.com,"Lee, Jr.","Ann ""Jo""",webpass1,ignored\n'
+    )
     response = upload(client, body)
     created = response.find(".//created/extension")
     assert (created.get("first_name"), created.get("last_name")) == ('Ann "Jo"', "Lee, Jr.")
