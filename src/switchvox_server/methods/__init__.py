@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-METHOD_MODULES = ("switchvox_server.methods.bulk_upload",)
+METHOD_MODULES = ("switchvox_server.methods.bulk_upload", "switchvox_server.methods.extensions")
 
 
 def load_methods() -> None:
