@@ -123,6 +123,19 @@ DECISIONS: tuple[Decision, ...] = (
         " beside attributes is kept under the key `content`.",
     ),
     Decision(
+        "getInfo",
+        "Extensions come back in the order requested (extensions, then account ids), each"
+        " once. Neither parameter gives 10013; a parameter present but empty gives 10000.",
+    ),
+    Decision(
+        "search",
+        "Every bad value gives 10005. Dates are `YYYY-MM-DD HH:MM:SS` in UTC, bounds"
+        " inclusive. `items_per_page` is 1 to 1000. Numbers sort numerically, `display` in"
+        " byte order, and every order ends with number and account id so pages never"
+        " overlap. `<extensions>` carries page_number, items_per_page, total_items and"
+        " total_pages.",
+    ),
+    Decision(
         "Authentication",
         "An extension's number and web password authenticate too, but only for"
         " `switchvox.users.*` methods. The 401 answer has an empty body.",
