@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from urllib.parse import urlsplit
 
 from switchvox_server.http.digest import (
     NonceAuthority,
@@ -49,16 +50,19 @@ class Authenticator:
     nonces: NonceAuthority
     digest_enabled: bool
 
-    def authenticate(self, method: str, authorization: str | None) -> Principal | Verdict:
-        """The caller behind `authorization`, or why there is none. Blocking: run it in a
-        worker thread (it reads the store and may compute a slow hash)."""
+    def authenticate(
+        self, method: str, target: str, authorization: str | None
+    ) -> Principal | Verdict:
+        """The caller behind `authorization` for a request to `target` (path and query), or
+        why there is none. Blocking: run it in a worker thread (it reads the store and may
+        compute a slow hash)."""
         if not authorization:
             return Verdict.MISSING
         scheme, _ = split_scheme(authorization)
         if scheme == "basic":
             return self._basic(authorization)
         if scheme == "digest" and self.digest_enabled:
-            return self._digest(method, authorization)
+            return self._digest(method, target, authorization)
         return Verdict.REJECTED
 
     def challenge(self, *, stale: bool = False) -> list[tuple[str, str]]:
@@ -81,9 +85,9 @@ class Authenticator:
             accepted = verify_ha1(name, password, credentials.digest_ha1)
         return _principal(credentials) if accepted else Verdict.REJECTED
 
-    def _digest(self, method: str, authorization: str) -> Principal | Verdict:
+    def _digest(self, method: str, target: str, authorization: str) -> Principal | Verdict:
         digest = parse_digest(authorization)
-        if digest is None or digest.realm != REALM:
+        if digest is None or digest.realm != REALM or not _same_target(digest.uri, target):
             return Verdict.REJECTED
         state = self.nonces.check(digest.nonce)
         if state is NonceState.INVALID:
@@ -101,6 +105,15 @@ class Authenticator:
                 if found is not None:
                     return found
             return admin_credentials(session, name)
+
+
+def _same_target(uri: str, target: str) -> bool:
+    """Whether a Digest `uri` names the requested resource; some clients send the absolute
+    URL, so only its path and query are compared. Without this check a response captured
+    for one endpoint would open the other."""
+    parsed = urlsplit(uri)
+    path = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+    return path == target
 
 
 def _principal(credentials: StoredCredentials) -> Principal:

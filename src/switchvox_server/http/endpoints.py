@@ -47,8 +47,9 @@ def api_endpoint(envelope: Envelope) -> Callable[[Request], object]:
         authenticator: Authenticator = request.app.state.authenticator
         if request.method == "HEAD":
             return _unauthorized(authenticator, stale=False)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         verdict = await run_in_threadpool(
-            authenticator.authenticate, request.method, request.headers.get("authorization")
+            authenticator.authenticate, request.method, target, request.headers.get("authorization")
         )
         if not isinstance(verdict, Principal):
             return _unauthorized(authenticator, stale=verdict is Verdict.STALE)
