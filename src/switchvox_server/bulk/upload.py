@@ -67,7 +67,8 @@ def bulk_upload(
     policy: RowPolicy,
     limit: ExtensionLimit | None,
 ) -> BulkReport:
-    """Run the upload in `session` and return its report; raise ApiError on a method fault."""
+    """Run the upload in `session` and return its report; raise ApiError on a method fault.
+    The caller commits, or rolls back when this raises; report_only writes nothing."""
     try:
         table = open_csv(source)
     except CsvFormatError:
@@ -108,6 +109,13 @@ class _Planner:
         self.first_row_of_number: dict[str, int] = {}
         self.first_row_of_mac: dict[str, int] = {}
         self.created_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        # Only an update merges the row into what is stored; skip and replace need only to
+        # know which extensions exist (and, to replace, their account ids).
+        self.lookup_columns = (
+            queries.STORED_COLUMNS
+            if options.dupe_process is DupeProcess.UPDATE
+            else queries.IDENTITY_COLUMNS
+        )
 
     def run(self) -> None:
         try:
@@ -118,7 +126,7 @@ class _Planner:
 
     def _process(self, batch: list[CsvRecord]) -> None:
         numbers = {record.cells.get("ext", "").strip() for record in batch}
-        existing = queries.extensions_by_number(self.session, numbers)
+        existing = queries.extensions_by_number(self.session, numbers, self.lookup_columns)
         macs = {
             mac
             for record in batch

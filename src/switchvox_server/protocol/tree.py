@@ -22,7 +22,9 @@ class LazyChildren:
     produce: Callable[[], Iterator[Element]]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which made
+# building the 100,000 rows of a large report cost as much as rendering them.
+@dataclass(slots=True)
 class Element:
     """One element: attributes (`int` values are numbers by nature), text or children."""
 

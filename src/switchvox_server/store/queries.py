@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Column, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from switchvox_server.store.models import Extension, Template
@@ -30,14 +30,22 @@ def count_extensions(session: Session) -> int:
     return session.execute(select(func.count()).select_from(EXTENSIONS)).scalar_one()
 
 
+IDENTITY_COLUMNS = (EXTENSIONS.c.account_id, EXTENSIONS.c.number)
+
+
 def extensions_by_number(
-    session: Session, numbers: Collection[str]
-) -> dict[str, Mapping[str, Any]]:
-    """The stored extensions among `numbers`, keyed by number, in one query."""
+    session: Session,
+    numbers: Collection[str],
+    columns: Sequence[Column[Any]] = STORED_COLUMNS,
+) -> dict[str, dict[str, Any]]:
+    """The stored extensions among `numbers`, keyed by number, in one query; each holds
+    `columns` (which must include `number`), by name."""
     if not numbers:
         return {}
-    rows = session.execute(select(*STORED_COLUMNS).where(EXTENSIONS.c.number.in_(list(numbers))))
-    return {row.number: dict(row._mapping) for row in rows}
+    names = [column.name for column in columns]
+    at = names.index("number")
+    rows = session.execute(select(*columns).where(EXTENSIONS.c.number.in_(list(numbers))))
+    return {row[at]: dict(zip(names, row, strict=True)) for row in rows.all()}
 
 
 def owners_of_macs(session: Session, macs: Collection[str]) -> dict[str, str]:
