@@ -97,6 +97,13 @@ class BulkReport:
         return self.sections[section].count
 
     @property
+    def written(self) -> int:
+        """How many rows the upload stores: created, replaced and updated."""
+        return sum(
+            self.count(section) for section in (Section.CREATED, Section.REPLACED, Section.UPDATED)
+        )
+
+    @property
     def total(self) -> int:
         return sum(spool.count for spool in self.sections.values())
 

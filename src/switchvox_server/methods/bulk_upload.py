@@ -19,6 +19,8 @@ from switchvox_server.store.models import ExtensionType
 
 METHOD = "switchvox.extensions.phones.bulk.upload"
 REQUIRED = ("extension_type", "dupe_process", "template_account_id")
+# An upload that writes this many rows refreshes the planner's statistics afterwards.
+STATISTICS_REFRESH_ROWS = 1000
 
 
 @registry.register(METHOD, Access.ADMIN_WRITE)
@@ -56,8 +58,11 @@ def bulk_upload_method(request: ApiRequest, context: MethodContext) -> Element:
         context.cleanup.callback(report.close)
         if report_only:
             session.rollback()
-        else:
-            session.commit()
+            return report.to_element()
+        session.commit()
+    if report.written >= STATISTICS_REFRESH_ROWS:
+        with database.sessions.begin() as session:
+            queries.refresh_statistics(session)
     return report.to_element()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Column, Table, bindparam, func, insert, select, update
+from sqlalchemy import Column, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from switchvox_server.store.models import Extension, Template
@@ -60,10 +60,25 @@ def owners_of_macs(session: Session, macs: Collection[str]) -> dict[str, str]:
     return dict(rows.all())
 
 
+# Every column an inserted row supplies: all but the generated account id.
+INSERTED_COLUMNS = tuple(column.name for column in EXTENSIONS.columns)[1:]
+
+
 def insert_extensions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert new extensions with one executemany statement."""
-    if rows:
+    """Insert new extensions in one bulk operation: COPY on PostgreSQL, where it is several
+    times faster than any INSERT, and one executemany statement elsewhere."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
         session.execute(insert(EXTENSIONS), rows)
+        return
+    columns = ", ".join(INSERTED_COLUMNS)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(f"COPY extensions ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in INSERTED_COLUMNS])
 
 
 _UPDATE_BY_ACCOUNT = (
@@ -80,3 +95,11 @@ def update_extensions(session: Session, rows: Sequence[Mapping[str, Any]]) -> No
     """
     if rows:
         session.connection().execute(_UPDATE_BY_ACCOUNT, list(rows))
+
+
+def refresh_statistics(session: Session) -> None:
+    """Let PostgreSQL's planner see the table as it is now; after a bulk load its
+    statistics still describe the table before it, and lookups would plan as if for a
+    handful of rows. Elsewhere there is nothing to do."""
+    if session.connection().dialect.name == "postgresql":
+        session.execute(text("ANALYZE extensions"))

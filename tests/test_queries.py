@@ -1,0 +1,78 @@
+"""Store queries and bulk writes, on whichever database the suite runs against."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from starlette.testclient import TestClient
+
+from switchvox_server.store import queries
+from tests.helpers import section, upload
+
+
+def new_row(number: str, **changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "number": number,
+        "extension_type": "sip",
+        "first_name": "Ann",
+        "last_name": 'O\'Lee, "Jr"\t',
+        "email": "ann@test.com",
+        "title": "",
+        "location": "\\N",
+        "web_password_ha1": "a" * 32,
+        "voicemail_pin_digest": None,
+        "phone_password_ha1": "b" * 32,
+        "mac_address": None,
+        "template_id": 1,
+        "status": "1",
+        "lang_locale": "en_us",
+        "can_dial_from_ivr": False,
+        "voicemail_enabled": True,
+        "date_created": datetime(2026, 1, 2, 3, 4, 5),
+    }
+    row.update(changes)
+    return row
+
+
+def test_bulk_insert_keeps_every_value_exactly(client: TestClient) -> None:
+    """Inserted rows read back unchanged: quotes, tabs, backslashes, NULL, booleans, dates."""
+    database = client.app.state.database  # type: ignore[attr-defined]
+    rows = [new_row("801"), new_row("802", mac_address="000FD3AABB01", can_dial_from_ivr=True)]
+    with database.sessions.begin() as session:
+        queries.insert_extensions(session, rows)
+    with database.sessions() as session:
+        stored = queries.extensions_by_number(session, {"801", "802"})
+    for row in rows:
+        kept = {name: stored[row["number"]][name] for name in row if name != "date_created"}
+        assert kept == {name: value for name, value in row.items() if name != "date_created"}
+    with database.engine.connect() as connection:
+        dates = connection.execute(select(queries.EXTENSIONS.c.date_created)).scalars().all()
+    assert dates == [datetime(2026, 1, 2, 3, 4, 5)] * 2
+
+
+def test_identity_lookup_returns_only_identity(client: TestClient) -> None:
+    """A lookup with the identity columns carries the number and account id, nothing else."""
+    database = client.app.state.database  # type: ignore[attr-defined]
+    with database.sessions.begin() as session:
+        queries.insert_extensions(session, [new_row("801")])
+    with database.sessions() as session:
+        found = queries.extensions_by_number(session, {"801", "999"}, queries.IDENTITY_COLUMNS)
+    assert list(found) == ["801"]
+    assert set(found["801"]) == {"account_id", "number"}
+
+
+def test_large_upload_refreshes_statistics(client: TestClient) -> None:
+    """After an upload of a thousand rows or more, PostgreSQL has analysed the table."""
+    rows = "".join(f"{100000 + n},Ann,Lee,a{n}@test.com,webpass1,sipsecret\n" for n in range(1000))
+    response = upload(client, "ext,fname,lname,email,password,phone_password\n" + rows)
+    assert len(section(response, "created")) == 1000
+    database = client.app.state.database  # type: ignore[attr-defined]
+    with database.engine.connect() as connection:
+        if connection.dialect.name != "postgresql":
+            return  # SQLite has no planner statistics to refresh.
+        analysed = connection.execute(
+            text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'extensions'")
+        ).scalar_one()
+    assert analysed is not None
