@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from switchvox_server.http.auth import Authenticator
+from switchvox_server.http.auth import Authenticator, VerifiedPasswords
 from switchvox_server.http.digest import NonceAuthority
 from switchvox_server.http.endpoints import JSON, XML, api_endpoint
 from switchvox_server.methods import load_methods
@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.database = database
         app.state.secret_key = secret
         app.state.authenticator = Authenticator(
-            database, NonceAuthority(secret), settings.digest_enabled
+            database, NonceAuthority(secret), VerifiedPasswords(secret), settings.digest_enabled
         )
         try:
             yield

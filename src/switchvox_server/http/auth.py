@@ -7,6 +7,11 @@ password, so the two cannot be told apart.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import urlsplit
@@ -30,8 +35,41 @@ from switchvox_server.store.accounts import (
 from switchvox_server.store.database import Database
 from switchvox_server.store.models import AccessLevel
 
-# Checked when the name is unknown, so that a miss costs as much as a wrong password.
-_DUMMY_HASH = hash_password("switchvox-server timing equaliser")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the name is unknown, so that a miss costs as much as a wrong password."""
+    return hash_password("switchvox-server timing equaliser")
+
+
+class VerifiedPasswords:
+    """Admin passwords that already passed the slow hash.
+
+    Clients send Basic credentials with every request; without this each request would pay
+    for scrypt (tens of milliseconds and 16 MiB). Entries are keyed by an HMAC of name and
+    password under the server secret, so no clear password is kept, and hold the stored
+    hash they were checked against, so a changed password voids them.
+    """
+
+    def __init__(self, secret: bytes, capacity: int = 1024) -> None:
+        self._secret = secret
+        self._capacity = capacity
+        self._entries: OrderedDict[bytes, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, name: str, password: str, stored_hash: str) -> bool:
+        key = hmac.new(self._secret, f"{name}\0{password}".encode(), hashlib.sha256).digest()
+        with self._lock:
+            if self._entries.get(key) == stored_hash:
+                self._entries.move_to_end(key)
+                return True
+        if not verify_password(password, stored_hash):
+            return False
+        with self._lock:
+            self._entries[key] = stored_hash
+            if len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+        return True
 
 
 class Verdict(Enum):
@@ -48,6 +86,7 @@ class Authenticator:
 
     database: Database
     nonces: NonceAuthority
+    verified: VerifiedPasswords
     digest_enabled: bool
 
     def authenticate(
@@ -77,10 +116,10 @@ class Authenticator:
         name, password = parsed
         credentials = self._lookup(name)
         if credentials is None:
-            verify_password(password, _DUMMY_HASH)
+            verify_password(password, _dummy_hash())
             return Verdict.REJECTED
         if credentials.password_hash is not None:
-            accepted = verify_password(password, credentials.password_hash)
+            accepted = self.verified.check(name, password, credentials.password_hash)
         else:
             accepted = verify_ha1(name, password, credentials.digest_ha1)
         return _principal(credentials) if accepted else Verdict.REJECTED
