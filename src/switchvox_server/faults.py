@@ -7,6 +7,8 @@ Exception hierarchy::
 
     SwitchvoxServerError        base of everything this package raises on purpose
     ├── ApiError                one or more API faults, answered with HTTP 200 and <errors>
+    ├── IntakeError             the request body could not be taken in (fault 10002)
+    │   └── BodyTooLarge        the body passed the upload limit before the method was known (413)
     └── ConfigurationError      the environment holds an unusable setting
 """
 
@@ -148,3 +150,14 @@ class ApiError(SwitchvoxServerError):
 
 class ConfigurationError(SwitchvoxServerError):
     """An environment variable holds a value the server cannot use."""
+
+
+class IntakeError(SwitchvoxServerError):
+    """The request body could not be taken in; the message says why in a few words."""
+
+
+class BodyTooLarge(IntakeError):
+    """The body passed the upload limit before its request part was read."""
+
+    def __init__(self) -> None:
+        super().__init__("the body is larger than the upload limit")

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
-from switchvox_server.faults import FAULTS, ApiError, ErrorEntry
+from switchvox_server.faults import FAULTS, ApiError, BodyTooLarge, ErrorEntry, IntakeError
 from switchvox_server.http.auth import Authenticator, Verdict
-from switchvox_server.http.intake import BodyTooLarge, IntakeError, capped, take_in
+from switchvox_server.http.intake import take_in
 from switchvox_server.methods.registry import MethodContext, Principal, registry
 from switchvox_server.protocol import json_envelope, xml_envelope
 from switchvox_server.protocol.request import ApiRequest, ParameterValue
@@ -60,29 +60,30 @@ def api_endpoint(envelope: Envelope) -> Callable[[Request], object]:
 
 async def _answer(request: Request, envelope: Envelope, principal: Principal) -> Response:
     state = request.app.state
-    cleanup = ExitStack()
-    method = ""
     try:
-        intake = await take_in(capped(request, state.settings.max_upload_bytes))
+        intake = await take_in(request, state.settings.max_upload_bytes)
     except BodyTooLarge:
         return Response(status_code=413)
     except IntakeError as error:
-        return _faults(envelope, method, ApiError(FAULTS.UNPARSABLE_REQUEST, error.reason))
+        return _faults(envelope, "", ApiError(FAULTS.UNPARSABLE_REQUEST, error))
+    except ClientDisconnect:
+        logger.info("the client went away during the upload; nothing was kept")
+        return Response(status_code=400)
+    cleanup = ExitStack()
+    cleanup.callback(intake.close)
+    method = ""
     try:
         method, parameters = envelope.parse(intake.envelope)
         handler = registry.resolve(method, principal)
         context = MethodContext(state.database, state.settings, state.secret_key, cleanup)
-        api_request = ApiRequest(method, parameters, intake.upload)
+        api_request = ApiRequest(method, parameters, intake.upload, intake.upload_problem)
         result = await run_in_threadpool(handler.handler, api_request, context)
     except ApiError as error:
         cleanup.close()
-        await intake.close()
         return _faults(envelope, method, error)
     except BaseException:
         cleanup.close()
-        await intake.close()
         raise
-    await intake.close()
     return StreamingResponse(
         envelope.render(method, result, ()),
         media_type=envelope.content_type,

@@ -1,102 +1,98 @@
 """Request intake: from an HTTP body (raw, urlencoded or multipart) to the envelope bytes
-and the uploaded file, with the body size capped while it streams."""
+and the uploaded file, with the body size capped and the client's pace watched while it
+streams."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import IO
+from urllib.parse import parse_qs
 
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
-from starlette.requests import Request
-from starlette.types import Message, Receive
+from starlette.requests import ClientDisconnect, Request
 
-from switchvox_server.faults import SwitchvoxServerError
+from switchvox_server.faults import FAULTS, BodyTooLarge, Fault, IntakeError
+from switchvox_server.http.multipart import REQUEST_FIELD, MultipartReader, boundary_of
 
-REQUEST_FIELD = "request"
-MAX_FORM_FIELDS = 32
-MAX_FORM_FILES = 4
-MAX_REQUEST_PART_BYTES = 1024 * 1024
-
-
-class IntakeError(SwitchvoxServerError):
-    """The body could not be taken in; `reason` says why in a few words."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class BodyTooLarge(IntakeError):
-    """The body is larger than the configured upload limit."""
-
-    def __init__(self) -> None:
-        super().__init__("the body is larger than the upload limit")
+# A client that sends nothing for this long is dropped rather than holding a spooled file.
+BODY_IDLE_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(slots=True)
 class Intake:
-    """The envelope's bytes and the spooled file; a form with several file parts has no
-    `upload`, since guessing which one is the CSV could import the wrong file."""
+    """The envelope's bytes, the spooled file if one is usable, and the fault the upload
+    deserves if not (a method that takes no file ignores both)."""
 
     envelope: bytes
     upload: IO[bytes] | None = None
-    form_files: tuple[UploadFile, ...] = ()
+    upload_problem: Fault | None = None
+    spooled: tuple[IO[bytes], ...] = ()
 
-    async def close(self) -> None:
-        for upload in self.form_files:
-            await upload.close()
+    def close(self) -> None:
+        for upload in self.spooled:
+            upload.close()
 
 
-def capped(request: Request, limit: int) -> Request:
-    """The same request, whose body raises BodyTooLarge once it passes `limit` bytes."""
+async def take_in(request: Request, limit: int) -> Intake:
+    """Read the body: a form's `request` field and file part, or the raw envelope.
+
+    Raises IntakeError for a body that cannot be read, BodyTooLarge when it passes `limit`
+    before the request part is known, and ClientDisconnect when the client goes away.
+    """
+    content_type = request.headers.get("content-type", "")
+    kind = content_type.partition(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        return await _take_in_multipart(request, content_type, limit)
+    body = bytearray()
+    async for chunk in _chunks(request):
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge
+    if kind == "application/x-www-form-urlencoded":
+        return Intake(_single_request(parse_qs(bytes(body)).get(REQUEST_FIELD.encode(), [])))
+    return Intake(bytes(body))
+
+
+async def _take_in_multipart(request: Request, content_type: str, limit: int) -> Intake:
+    reader = MultipartReader(boundary_of(content_type))
     received = 0
-    receive: Receive = request.receive
-
-    async def counting_receive() -> Message:
-        nonlocal received
-        message = await receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise BodyTooLarge
-        return message
-
-    return Request(request.scope, counting_receive)
-
-
-async def take_in(request: Request) -> Intake:
-    """Read the body: a form's `request` field and file part, or the raw envelope."""
-    content_type = request.headers.get("content-type", "").lower()
-    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        return await _take_in_form(request)
-    return Intake(await request.body())
-
-
-async def _take_in_form(request: Request) -> Intake:
+    over_limit = False
     try:
-        form = await request.form(
-            max_files=MAX_FORM_FILES,
-            max_fields=MAX_FORM_FIELDS,
-            max_part_size=MAX_REQUEST_PART_BYTES,
-        )
-    except (HTTPException, MultiPartException) as error:
-        detail = error.detail if isinstance(error, HTTPException) else error.message
-        raise IntakeError(f"malformed form body: {detail}") from None
-    envelopes: list[bytes] = []
-    files: list[UploadFile] = []
-    for name, value in form.multi_items():
-        if name == REQUEST_FIELD:
-            envelopes.append(value.encode() if isinstance(value, str) else await value.read())
-            if isinstance(value, UploadFile):
-                await value.close()
-        elif isinstance(value, UploadFile):
-            files.append(value)
-    if len(envelopes) != 1:
-        for upload in files:
-            await upload.close()
-        raise IntakeError("no request part" if not envelopes else "more than one request part")
-    return Intake(
-        envelopes[0], upload=files[0].file if len(files) == 1 else None, form_files=tuple(files)
-    )
+        async for chunk in _chunks(request):
+            received += len(chunk)
+            if received > limit:
+                over_limit = True
+                break
+            reader.feed(chunk)
+        else:
+            reader.finish()
+        if over_limit and len(reader.requests) != 1:
+            raise BodyTooLarge
+        envelope = _single_request(reader.requests)
+    except BaseException:
+        reader.close()
+        raise
+    problem = FAULTS.UPLOAD_PROBLEM if over_limit else reader.upload_problem()
+    upload = reader.files[0] if problem is None and reader.files else None
+    return Intake(envelope, upload, problem, tuple(reader.files))
+
+
+def _single_request(parts: list[bytes]) -> bytes:
+    if len(parts) != 1:
+        raise IntakeError("no request part" if not parts else "more than one request part")
+    return parts[0]
+
+
+async def _chunks(request: Request) -> AsyncIterator[bytes]:
+    while True:
+        try:
+            async with asyncio.timeout(BODY_IDLE_TIMEOUT_SECONDS):
+                message = await request.receive()
+        except TimeoutError:
+            raise IntakeError("the client stopped sending the body") from None
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return

@@ -45,6 +45,8 @@ def bulk_upload_method(request: ApiRequest, context: MethodContext) -> Element:
             raise ApiError(FAULTS.INVALID_TEMPLATE, template_id)
         if not usable_template(template):
             raise ApiError(FAULTS.UNUSABLE_TEMPLATE, template_id)
+        if request.upload_problem is not None:
+            raise ApiError(request.upload_problem)
         if request.upload is None:
             raise ApiError(FAULTS.UPLOAD_PROBLEM)
         options = UploadOptions(extension_type, dupe_process, template, report_only)

@@ -6,16 +6,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
+from switchvox_server.faults import Fault
+
 ParameterValue = str | tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class ApiRequest:
-    """A method name, its parameters (scalars or lists of strings) and the uploaded file."""
+    """A method name, its parameters (scalars or lists of strings), the uploaded file, and
+    the fault an upload deserves when its file arrived unusable (truncated, too large,
+    not spooled, or one of several)."""
 
     method: str
     parameters: Mapping[str, ParameterValue] = field(default_factory=dict)
     upload: IO[bytes] | None = None
+    upload_problem: Fault | None = None
 
     def scalar(self, name: str) -> str | None:
         """The parameter as one string; a list of one item counts, an absent one is None."""
