@@ -62,11 +62,13 @@ async def _take_in_multipart(request: Request, content_type: str, limit: int) ->
         async for chunk in _chunks(request):
             received += len(chunk)
             if received > limit:
+                # Read up to the limit: the request part may still be in there, and with it
+                # the method that should answer the fault.
+                reader.feed(chunk[: len(chunk) - (received - limit)])
                 over_limit = True
                 break
             reader.feed(chunk)
-        else:
-            reader.finish()
+        reader.finish(whole=not over_limit)
         if over_limit and len(reader.requests) != 1:
             raise BodyTooLarge
         envelope = _single_request(reader.requests)

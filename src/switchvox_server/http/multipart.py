@@ -73,11 +73,18 @@ class MultipartReader:
         except MultipartParseError as error:
             raise IntakeError(f"malformed multipart body: {error}") from None
 
-    def finish(self) -> None:
+    def finish(self, *, whole: bool = True) -> None:
+        """The body is over; `whole` is False when the rest of it was not read. A part left
+        unfinished is dropped: a truncated file is never imported."""
         try:
-            self._parser.finalize()
+            if whole:
+                self._parser.finalize()
         except MultipartParseError as error:
             raise IntakeError(f"malformed multipart body: {error}") from None
+        finally:
+            if self._part.sink is not None:
+                self._part.sink.close()
+                self._part.sink = None
 
     def upload_problem(self) -> Fault | None:
         """The fault the upload deserves, if its file cannot be used as it is."""
