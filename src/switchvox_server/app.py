@@ -17,6 +17,7 @@ from starlette.routing import Route
 from switchvox_server.http.auth import Authenticator, VerifiedPasswords
 from switchvox_server.http.digest import NonceAuthority
 from switchvox_server.http.endpoints import JSON, XML, api_endpoint
+from switchvox_server.http.throttle import FailureThrottle
 from switchvox_server.methods import load_methods
 from switchvox_server.settings import Settings
 from switchvox_server.store.accounts import ensure_default_admin, ensure_secret_key
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.settings = settings
         app.state.database = database
         app.state.secret_key = secret
+        app.state.throttle = FailureThrottle()
         app.state.authenticator = Authenticator(
             database, NonceAuthority(secret), VerifiedPasswords(secret), settings.digest_enabled
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from switchvox_server.faults import FAULTS, ApiError
@@ -39,13 +39,15 @@ class Principal(Enum):
 
 @dataclass(frozen=True, slots=True)
 class MethodContext:
-    """What a handler may use: the store, the settings, the server secret and a place to
-    register clean-ups that must run once the response has been sent."""
+    """What a handler may use: the store, the settings, the server secret, a place to
+    register clean-ups that must run once the response has been sent, and fields to add to
+    the request's log line (counts, never secrets)."""
 
     database: Database
     settings: Settings
     secret_key: bytes
     cleanup: ExitStack
+    log_fields: dict[str, object] = field(default_factory=dict)
 
 
 Handler = Callable[[ApiRequest, MethodContext], Element]
