@@ -45,7 +45,7 @@ from pathlib import Path
 from tempfile import TemporaryFile
 from typing import IO, Any, NoReturn, TypeVar
 
-from sqlalchemy import ColumnDefault, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from switchvox_server.bulk.csv_reader import COLUMNS
@@ -72,6 +72,7 @@ from switchvox_server.store.models import (
     Template,
     VoicemailPinRule,
 )
+from switchvox_server.store.templates import default_settings
 
 DEFAULT_TEMPLATE_ID = 1
 DEFAULT_TEMPLATE_NAME = "Default"
@@ -114,7 +115,7 @@ class TemplateSeed:
             if self.voicemail_pin_rule is None
             else self.voicemail_pin_rule.value,
         }
-        return template_defaults() | {k: v for k, v in declared.items() if v is not None}
+        return default_settings() | {k: v for k, v in declared.items() if v is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,15 +166,6 @@ class SeedSummary:
 
     def __str__(self) -> str:
         return f"templates: {self.templates}; admins: {self.admins}; extensions: {self.extensions}"
-
-
-def template_defaults() -> dict[str, Any]:
-    """The settings of a template that declares none, read from the model's column defaults."""
-    return {
-        column.name: column.default.arg
-        for column in Template.__table__.columns
-        if isinstance(column.default, ColumnDefault)
-    }
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -402,7 +394,7 @@ def reset_to_seed(
         session.execute(
             update(Template)
             .where(Template.id == DEFAULT_TEMPLATE_ID)
-            .values(name=DEFAULT_TEMPLATE_NAME, **template_defaults())
+            .values(name=DEFAULT_TEMPLATE_NAME, **default_settings())
         )
         if settings.admin_password is not None:
             default_admin = AdminSeed(DEFAULT_ADMIN, settings.admin_password, AccessLevel.FULL)
@@ -413,13 +405,10 @@ def reset_to_seed(
 def _apply(session: Session, seed: Seed, secret_key: bytes, settings: Settings) -> SeedSummary:
     templates, template_ids = _apply_templates(session, seed.templates)
     admins = _apply_admins(session, seed.admins)
-    policy = RowPolicy(
-        extension_min_length=settings.extension_min_length,
-        extension_max_length=settings.extension_max_length,
-        strong_phone_passwords=settings.strong_phone_passwords,
-        secret_key=secret_key,
-    )
-    extensions = _apply_extensions(session, seed.extensions, policy, _extension_limit(settings))
+    # The same policy and limits as the upload method: a seed must not get round them.
+    policy = RowPolicy.from_settings(settings, secret_key)
+    limit = ExtensionLimit.from_settings(settings)
+    extensions = _apply_extensions(session, seed.extensions, policy, limit)
     return SeedSummary(templates, admins, extensions, template_ids)
 
 
@@ -541,12 +530,3 @@ def _csv_file(rows: Iterable[ExtensionSeed]) -> IO[bytes]:
     text.detach()
     source.seek(0)
     return source
-
-
-def _extension_limit(settings: Settings) -> ExtensionLimit | None:
-    # The same limits as the upload method: a seed must not get round the licence.
-    if not settings.registered:
-        return ExtensionLimit(settings.unregistered_limit, registered=False)
-    if settings.max_extensions is not None:
-        return ExtensionLimit(settings.max_extensions, registered=True)
-    return None

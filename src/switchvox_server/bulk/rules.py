@@ -16,12 +16,16 @@ from typing import Any
 
 from switchvox_server.bulk.messages import RowMessage
 from switchvox_server.passwords import digest_ha1, sip_ha1, voicemail_pin_digest
+from switchvox_server.settings import Settings
 from switchvox_server.store.models import ExtensionType, VoicemailPinRule
 
 CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 MAC_SEPARATORS = str.maketrans("", "", ":-")
 HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+# What makes a spreadsheet run a cell as a formula (OWASP "CSV injection"). The export
+# prefixes such cells with a quote; the import takes that quote off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 FIELD_NAMES = {
     "ext": "Extension",
@@ -63,6 +67,15 @@ class RowPolicy:
     strong_phone_passwords: bool
     secret_key: bytes
 
+    @classmethod
+    def from_settings(cls, settings: Settings, secret_key: bytes) -> RowPolicy:
+        return cls(
+            extension_min_length=settings.extension_min_length,
+            extension_max_length=settings.extension_max_length,
+            strong_phone_passwords=settings.strong_phone_passwords,
+            secret_key=secret_key,
+        )
+
 
 @dataclass(slots=True)
 class Evaluation:
@@ -95,6 +108,17 @@ def normalise_mac(cell: str) -> str | None:
     if len(compact) != 12 or not HEX_DIGITS.issuperset(compact):
         return None
     return compact.upper()
+
+
+def unquote_formula(text: str) -> str:
+    """Undo the export's neutralising quote: `'=x` is read as `=x`.
+
+    One quote goes for any run of quotes before a formula character, so that `''=x` (the
+    export of a stored `'=x`) reads back as `'=x` and an export re-imports unchanged.
+    """
+    if text.startswith("'") and text.lstrip("'").startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
 
 
 def usable_template(template: Mapping[str, Any]) -> bool:
@@ -158,7 +182,7 @@ def evaluate(
             if CONTROL_CHARACTER.search(cell):
                 errors.append(_control_character(column))
                 continue
-            values[stored] = cell.strip()
+            values[stored] = unquote_formula(cell.strip())
         text = values[stored]
         malformed = column == "email" and text and not EMAIL_ADDRESS.fullmatch(text)
         if len(text) > maximum or (required and not text) or malformed:

@@ -27,6 +27,7 @@ from switchvox_server.bulk.rules import (
     template_base,
 )
 from switchvox_server.faults import FAULTS, ApiError
+from switchvox_server.settings import Settings
 from switchvox_server.store import queries
 from switchvox_server.store.models import ExtensionType, VoicemailPinRule
 
@@ -53,6 +54,15 @@ class ExtensionLimit:
 
     maximum: int
     registered: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ExtensionLimit | None:
+        """The limit the settings impose, or None when extensions are unlimited."""
+        if not settings.registered:
+            return cls(settings.unregistered_limit, registered=False)
+        if settings.max_extensions is not None:
+            return cls(settings.max_extensions, registered=True)
+        return None
 
     def fault(self) -> ApiError:
         if self.registered:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import IO
+
+from switchvox_server.bulk.report import BulkReport, Section
 from switchvox_server.bulk.rules import RowPolicy, usable_template
 from switchvox_server.bulk.upload import (
     DupeProcess,
@@ -9,12 +13,13 @@ from switchvox_server.bulk.upload import (
     UploadOptions,
     bulk_upload,
 )
-from switchvox_server.faults import FAULTS, ApiError
+from switchvox_server.faults import FAULTS, ApiError, Fault
 from switchvox_server.methods.registry import Access, MethodContext, registry
 from switchvox_server.protocol.request import ApiRequest
 from switchvox_server.protocol.tree import Element
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
+from switchvox_server.store.database import Database
 from switchvox_server.store.models import ExtensionType
 
 METHOD = "switchvox.extensions.phones.bulk.upload"
@@ -23,21 +28,62 @@ REQUIRED = ("extension_type", "dupe_process", "template_account_id")
 STATISTICS_REFRESH_ROWS = 1000
 
 
+@dataclass(frozen=True, slots=True)
+class UploadParameters:
+    """The method's parameters once parsed: what the API request or the CLI asked for."""
+
+    extension_type: ExtensionType
+    dupe_process: DupeProcess
+    template_id: str
+    """As given: anything but the digits of a stored template's id is fault 86173."""
+    report_only: bool
+
+
 @registry.register(METHOD, Access.ADMIN_WRITE)
 def bulk_upload_method(request: ApiRequest, context: MethodContext) -> Element:
     for name in REQUIRED:
         if not (request.scalar(name) or "").strip():
             raise ApiError(FAULTS.MISSING_PARAMETER, name)
-    extension_type = _extension_type(request.scalar("extension_type") or "")
-    dupe_process = _dupe_process(request.scalar("dupe_process") or "")
-    template_id = (request.scalar("template_account_id") or "").strip()
-    report_only = _report_only(request.scalar("report_only"))
+    parameters = UploadParameters(
+        extension_type=_extension_type(request.scalar("extension_type") or ""),
+        dupe_process=_dupe_process(request.scalar("dupe_process") or ""),
+        template_id=(request.scalar("template_account_id") or "").strip(),
+        report_only=_report_only(request.scalar("report_only")),
+    )
+    report = run_bulk_upload(
+        context.database,
+        context.settings,
+        context.secret_key,
+        request.upload,
+        parameters,
+        request.upload_problem,
+    )
+    context.cleanup.callback(report.close)
+    context.log_fields.update({section.value: report.count(section) for section in Section})
+    return report.to_element()
 
-    database = context.database
+
+def run_bulk_upload(
+    database: Database,
+    settings: Settings,
+    secret_key: bytes,
+    upload: IO[bytes] | None,
+    parameters: UploadParameters,
+    upload_problem: Fault | None = None,
+) -> BulkReport:
+    """Run one upload in its own transaction, as the API method does, and return its report;
+    raise ApiError for a method fault, having written nothing. `upload_problem` is the fault
+    an upload whose file arrived unusable deserves, in its place in the order of checks.
+
+    The one code path of an upload, shared by the API and the `import` command. The caller
+    closes the report once it has been rendered.
+    """
+    report_only = parameters.report_only
     # A real upload holds the writer lock for its whole transaction; a report-only one
     # reads a consistent snapshot and changes nothing.
     factory = database.sessions if report_only else database.exclusive_sessions
     with factory() as session:
+        template_id = parameters.template_id
         template = (
             queries.template_by_id(session, int(template_id)) if template_id.isdigit() else None
         )
@@ -45,27 +91,36 @@ def bulk_upload_method(request: ApiRequest, context: MethodContext) -> Element:
             raise ApiError(FAULTS.INVALID_TEMPLATE, template_id)
         if not usable_template(template):
             raise ApiError(FAULTS.UNUSABLE_TEMPLATE, template_id)
-        if request.upload_problem is not None:
-            raise ApiError(request.upload_problem)
-        if request.upload is None:
+        if upload_problem is not None:
+            raise ApiError(upload_problem)
+        if upload is None:
             raise ApiError(FAULTS.UPLOAD_PROBLEM)
-        options = UploadOptions(extension_type, dupe_process, template, report_only)
+        options = UploadOptions(
+            parameters.extension_type, parameters.dupe_process, template, report_only
+        )
         report = bulk_upload(
             session,
-            request.upload,
+            upload,
             options,
-            _row_policy(context.settings, context.secret_key),
-            _extension_limit(context.settings),
+            RowPolicy.from_settings(settings, secret_key),
+            ExtensionLimit.from_settings(settings),
         )
-        context.cleanup.callback(report.close)
-        if report_only:
-            session.rollback()
-            return report.to_element()
-        session.commit()
-    if report.written >= STATISTICS_REFRESH_ROWS:
-        with database.sessions.begin() as session:
-            queries.refresh_statistics(session)
-    return report.to_element()
+        try:
+            if report_only:
+                session.rollback()
+            else:
+                session.commit()
+        except BaseException:
+            report.close()
+            raise
+    if not report_only and report.written >= STATISTICS_REFRESH_ROWS:
+        try:
+            with database.sessions.begin() as session:
+                queries.refresh_statistics(session)
+        except BaseException:
+            report.close()
+            raise
+    return report
 
 
 def _extension_type(raw: str) -> ExtensionType:
@@ -87,20 +142,3 @@ def _report_only(raw: str | None) -> bool:
     if value not in {"0", "1"}:
         raise ApiError(FAULTS.INVALID_PARAMETER_VALUE, "report_only", value)
     return value == "1"
-
-
-def _row_policy(settings: Settings, secret_key: bytes) -> RowPolicy:
-    return RowPolicy(
-        extension_min_length=settings.extension_min_length,
-        extension_max_length=settings.extension_max_length,
-        strong_phone_passwords=settings.strong_phone_passwords,
-        secret_key=secret_key,
-    )
-
-
-def _extension_limit(settings: Settings) -> ExtensionLimit | None:
-    if not settings.registered:
-        return ExtensionLimit(settings.unregistered_limit, registered=False)
-    if settings.max_extensions is not None:
-        return ExtensionLimit(settings.max_extensions, registered=True)
-    return None

@@ -1,0 +1,98 @@
+"""The stored extensions as a bulk upload CSV, the file an import reads back unchanged.
+
+The columns are the import's header labels in their usual order. The password columns are
+there, always empty: on import an empty cell keeps the stored secret, and no secret, clear
+or hashed, ever leaves the store through here. Rows are streamed from the database in
+chunks, ordered by number (numerically: by length, then by text).
+
+A cell a spreadsheet would run as a formula gets a leading quote (OWASP's advice on CSV
+injection); the import takes it off again, see `rules.unquote_formula`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import IO, cast
+
+from sqlalchemy import Select, Table, func, select
+from sqlalchemy.orm import Session
+
+from switchvox_server.bulk.csv_reader import COLUMNS
+from switchvox_server.bulk.rules import FORMULA_STARTS
+from switchvox_server.store.models import Extension, ExtensionType
+
+# Rows fetched from the database at a time: memory stays flat whatever the table holds.
+CHUNK_ROWS = 2000
+# Spreadsheets read a UTF-8 file as UTF-8 only when it starts with a byte order mark; the
+# import accepts one.
+ENCODING = "utf-8-sig"
+
+EXTENSIONS = cast(Table, Extension.__table__)
+# Column -> stored field, for the columns the export fills; the others stay empty.
+_STORED = {
+    "ext": "number",
+    "fname": "first_name",
+    "lname": "last_name",
+    "email": "email",
+    "title": "title",
+    "location": "location",
+    "digium_phone_mac_address": "mac_address",
+}
+_SELECTED = tuple(EXTENSIONS.c[name] for name in _STORED.values())
+# For each CSV column, the index of its value in a selected row, or None for an empty cell.
+_SOURCE = tuple(list(_STORED).index(column) if column in _STORED else None for column in COLUMNS)
+
+
+def neutralise(cell: str) -> str:
+    """The cell with a leading quote if a spreadsheet would run it as a formula.
+
+    A cell that already starts with quotes before a formula character gets one more, so
+    the import (which removes exactly one) gives back what is stored.
+    """
+    if cell.lstrip("'").startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
+def export_query(extension_type: ExtensionType | None = None) -> Select[tuple[object, ...]]:
+    """The stored extensions (of one type, or all), numerically by number, never a secret."""
+    query = select(*_SELECTED).order_by(func.length(EXTENSIONS.c.number), EXTENSIONS.c.number)
+    if extension_type is not None:
+        query = query.where(EXTENSIONS.c.extension_type == extension_type.value)
+    return query
+
+
+def export_rows(
+    session: Session, extension_type: ExtensionType | None = None
+) -> Iterator[list[str]]:
+    """The export's data rows, cells in COLUMNS order, fetched CHUNK_ROWS at a time."""
+    # yield_per streams: a server-side cursor on PostgreSQL, chunked fetches elsewhere.
+    result = session.execute(export_query(extension_type).execution_options(yield_per=CHUNK_ROWS))
+    for row in result:
+        yield [
+            "" if index is None or row[index] is None else neutralise(str(row[index]))
+            for index in _SOURCE
+        ]
+
+
+def write_export(
+    session: Session, out: IO[bytes], extension_type: ExtensionType | None = None
+) -> int:
+    """Write the export to a binary file; return how many extensions it holds.
+
+    `out` stays open; the text layer over it is flushed and detached, not closed.
+    """
+    text = io.TextIOWrapper(out, encoding=ENCODING, newline="", write_through=False)
+    try:
+        writer = csv.writer(text)  # RFC 4180: CRLF line ends, quotes only where needed
+        writer.writerow(COLUMNS)
+        count = 0
+        for row in export_rows(session, extension_type):
+            writer.writerow(row)
+            count += 1
+        text.flush()
+    finally:
+        text.detach()
+    return count

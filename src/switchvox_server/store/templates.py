@@ -1,0 +1,59 @@
+"""Extension templates: list, read and add. Functions take a Session and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from sqlalchemy import ColumnDefault, String, Table, insert, select
+from sqlalchemy.orm import Session
+
+from switchvox_server.store.models import Template
+
+TEMPLATES = cast(Table, Template.__table__)
+# The settings of a template, in the order they are shown: every column but id and name.
+SETTINGS = tuple(column.name for column in TEMPLATES.columns if column.name not in {"id", "name"})
+# The most characters each text column holds (PostgreSQL refuses more; SQLite would not).
+TEXT_LIMITS: Mapping[str, int] = {
+    column.name: column.type.length
+    for column in TEMPLATES.columns
+    if isinstance(column.type, String) and column.type.length is not None
+}
+
+
+def default_settings() -> dict[str, Any]:
+    """What a template that declares nothing holds: the model's column defaults."""
+    return {
+        column.name: column.default.arg
+        for column in TEMPLATES.columns
+        if isinstance(column.default, ColumnDefault)
+    }
+
+
+def list_templates(session: Session) -> list[dict[str, Any]]:
+    """Every template with all its columns, by id."""
+    rows = session.execute(select(TEMPLATES).order_by(TEMPLATES.c.id))
+    return [dict(row._mapping) for row in rows]
+
+
+def template_id_by_name(session: Session, name: str) -> int | None:
+    found: int | None = session.execute(
+        select(TEMPLATES.c.id).where(TEMPLATES.c.name == name)
+    ).scalar_one_or_none()
+    return found
+
+
+def add_template(session: Session, name: str, settings: Mapping[str, Any]) -> int:
+    """Insert a template and return its id, taken from the table's own key sequence.
+
+    `settings` are columns of SETTINGS; those left out take the defaults. A name already
+    taken raises IntegrityError (now or when the caller commits).
+    """
+    unknown = set(settings) - set(SETTINGS)
+    if unknown:
+        raise ValueError(f"not template settings: {', '.join(sorted(unknown))}")
+    values = default_settings() | dict(settings) | {"name": name}
+    new_id: int = session.execute(
+        insert(TEMPLATES).values(values).returning(TEMPLATES.c.id)
+    ).scalar_one()
+    return new_id
