@@ -1,0 +1,144 @@
+"""`admin add`, `admin list` and `admin remove`: the accounts that sign in to the API."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
+
+from switchvox_server.cli.common import CommandError, prepared_database
+from switchvox_server.settings import Settings
+from switchvox_server.store.models import AccessLevel
+
+if TYPE_CHECKING:
+    from switchvox_server.cli.common import Commands
+
+# AdminAccount.name is a String(64).
+MAX_ADMIN_NAME_LENGTH = 64
+
+
+def add_parser(commands: Commands) -> None:
+    admin = commands.add_parser("admin", help="manage the admin accounts of the API")
+    actions = admin.add_subparsers(required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="create an admin account")
+    add.add_argument("name")
+    add.add_argument(
+        "--access",
+        required=True,
+        choices=[level.value for level in AccessLevel],
+        help="full: every method; read_only: reading methods only",
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting",
+    )
+    add.set_defaults(run=_add)
+    listing = actions.add_parser("list", help="show every admin and its access")
+    listing.set_defaults(run=_list)
+    remove = actions.add_parser("remove", help="delete an admin account")
+    remove.add_argument("name")
+    remove.set_defaults(run=_remove)
+
+
+def _add(arguments: argparse.Namespace, settings: Settings) -> int:
+    from switchvox_server.store.accounts import add_admin, admin_credentials
+
+    name: str = arguments.name
+    _check_name(name)
+    access = AccessLevel(arguments.access)
+    try:
+        with prepared_database(settings) as (database, _):
+            # Checked before asking for the password too, so nobody types one for nothing.
+            with database.sessions.begin() as session:
+                exists = admin_credentials(session, name) is not None
+            if exists:
+                raise CommandError(f"an admin named {name!r} already exists")
+            password = _read_password() if arguments.password_stdin else _prompt_password()
+            with database.sessions.begin() as session:
+                if admin_credentials(session, name) is not None:
+                    raise CommandError(f"an admin named {name!r} already exists")
+                add_admin(session, name, password, access)
+    except IntegrityError:
+        # Another process added the same name between our check and our commit.
+        raise CommandError(f"an admin named {name!r} already exists") from None
+    print(f"Added the admin {name!r} with {access.value} access.")
+    return 0
+
+
+def _list(arguments: argparse.Namespace, settings: Settings) -> int:
+    from switchvox_server.store.accounts import list_admins
+
+    with prepared_database(settings) as (database, _), database.sessions.begin() as session:
+        admins = list_admins(session)
+    for name, access in admins:
+        print(f"{name}\t{access.value}")
+    return 0
+
+
+def _remove(arguments: argparse.Namespace, settings: Settings) -> int:
+    from switchvox_server.store.accounts import list_admins, remove_admin
+
+    name: str = arguments.name
+    with prepared_database(settings) as (database, _), database.sessions.begin() as session:
+        admins = dict(list_admins(session))
+        if name not in admins:
+            raise CommandError(f"no admin named {name!r}")
+        others_full = [
+            other
+            for other, access in admins.items()
+            if other != name and access is AccessLevel.FULL
+        ]
+        if admins[name] is AccessLevel.FULL and not others_full:
+            # Without a full admin nobody could upload again; add another one first.
+            raise CommandError(
+                f"{name!r} is the last admin with full access; add another one first"
+            )
+        remove_admin(session, name)
+    print(f"Removed the admin {name!r}.")
+    return 0
+
+
+def _check_name(name: str) -> None:
+    if not name:
+        raise CommandError("an admin name must not be empty")
+    if len(name) > MAX_ADMIN_NAME_LENGTH:
+        raise CommandError(f"an admin name must be at most {MAX_ADMIN_NAME_LENGTH} characters")
+    if name != name.strip() or any(not character.isprintable() for character in name):
+        raise CommandError(
+            "an admin name must not contain control characters or start or end with spaces"
+        )
+    if any(character in name for character in ':"\\'):
+        # Basic credentials end the name at the first colon; many Digest clients do not
+        # escape quotes or backslashes in the username.
+        raise CommandError("an admin name must not contain a colon, a double quote or a backslash")
+    if name.isascii() and name.isdigit():
+        # Digits-only names are how extensions sign in; an extension would shadow the admin.
+        raise CommandError("an admin name must not be all digits (extensions sign in so)")
+
+
+def _prompt_password() -> str:
+    try:
+        password = getpass.getpass("Password: ")
+        again = getpass.getpass("Password (again): ")
+    except EOFError:
+        raise CommandError(
+            "no password given (use --password-stdin to pass one through a pipe)"
+        ) from None
+    if password != again:
+        raise CommandError("the passwords do not match")
+    return _check_password(password)
+
+
+def _read_password() -> str:
+    line = sys.stdin.readline()
+    return _check_password(line.removesuffix("\n").removesuffix("\r"))
+
+
+def _check_password(password: str) -> str:
+    if not password:
+        raise CommandError("the password must not be empty")
+    return password

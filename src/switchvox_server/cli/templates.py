@@ -1,0 +1,168 @@
+"""`templates list`, `templates show` and `templates add`: the defaults new extensions take."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError
+
+from switchvox_server.cli.common import CommandError, prepared_database
+from switchvox_server.faults import FAULTS
+from switchvox_server.settings import Settings
+from switchvox_server.store.models import VoicemailPinRule
+
+if TYPE_CHECKING:
+    from switchvox_server.cli.common import Commands
+
+# Option names of the template settings, for messages.
+_OPTIONS = {
+    "title": "--title",
+    "location": "--location",
+    "lang_locale": "--lang-locale",
+    "status": "--status",
+    "can_dial_from_ivr": "--no-dial-from-ivr",
+    "voicemail_enabled": "--no-voicemail",
+    "voicemail_pin_rule": "--voicemail-pin-rule",
+}
+# Why uploads would refuse a template for one setting, for messages.
+_LIMITS = {
+    "title": "it must be at most 64 characters, without control characters",
+    "location": "it must be at most 64 characters, without control characters",
+    "lang_locale": "it must not be empty",
+    "status": "it must not be empty",
+}
+_UNUSABLE = FAULTS.UNUSABLE_TEMPLATE.code
+
+
+def add_parser(commands: Commands) -> None:
+    templates = commands.add_parser("templates", help="manage extension templates")
+    actions = templates.add_subparsers(required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="show every template with its defaults")
+    listing.set_defaults(run=_list)
+    show = actions.add_parser("show", help="show one template's defaults")
+    show.add_argument("id", type=int, metavar="ID")
+    show.set_defaults(run=_show)
+    add = actions.add_parser("add", help="create a template and print its id")
+    add.add_argument("name", metavar="NAME", help="a name no other template has")
+    add.add_argument("--title", help="the title new extensions take (default: empty)")
+    add.add_argument("--location", help="the location new extensions take (default: empty)")
+    add.add_argument("--lang-locale", metavar="X", help="the language (default: en_us)")
+    add.add_argument("--status", metavar="S", help="the status (default: 1)")
+    add.add_argument(
+        "--no-dial-from-ivr",
+        dest="can_dial_from_ivr",
+        action="store_const",
+        const=False,
+        help="new extensions cannot be dialled from the IVR",
+    )
+    add.add_argument(
+        "--no-voicemail",
+        dest="voicemail_enabled",
+        action="store_const",
+        const=False,
+        help="new extensions have no voicemail",
+    )
+    add.add_argument(
+        "--voicemail-pin-rule",
+        choices=[rule.value for rule in VoicemailPinRule],
+        help="the PIN of a row without one: the extension number (default), required in"
+        " the row, or none",
+    )
+    add.set_defaults(run=_add)
+
+
+def _list(arguments: argparse.Namespace, settings: Settings) -> int:
+    from switchvox_server.store.templates import SETTINGS, list_templates
+
+    with prepared_database(settings) as (database, _), database.sessions.begin() as session:
+        templates = list_templates(session)
+    print("\t".join(("id", "name", *SETTINGS)))
+    for template in templates:
+        cells = [template["id"], template["name"], *(template[name] for name in SETTINGS)]
+        print("\t".join(_text(cell) for cell in cells))
+    return 0
+
+
+def _show(arguments: argparse.Namespace, settings: Settings) -> int:
+    from switchvox_server.bulk.rules import usable_template
+    from switchvox_server.store.queries import template_by_id
+    from switchvox_server.store.templates import SETTINGS
+
+    template_id: int = arguments.id
+    with prepared_database(settings) as (database, _), database.sessions.begin() as session:
+        template = template_by_id(session, template_id)
+    if template is None:
+        raise CommandError(f"no template with the id {template_id}")
+    for name in ("id", "name", *SETTINGS):
+        print(f"{name}: {_text(template[name])}")
+    if not usable_template(template):
+        print(f"usable: no (uploads with this template answer fault {_UNUSABLE})")
+    return 0
+
+
+def _add(arguments: argparse.Namespace, settings: Settings) -> int:
+    from switchvox_server.store.templates import add_template, template_id_by_name
+
+    name: str = arguments.name
+    _check_name(name)
+    values = _settings(arguments)
+    try:
+        with prepared_database(settings) as (database, _), database.sessions.begin() as session:
+            if template_id_by_name(session, name) is not None:
+                raise CommandError(f"a template named {name!r} already exists")
+            new_id = add_template(session, name, values)
+    except IntegrityError:
+        # Another process added the same name between our check and our commit.
+        raise CommandError(f"a template named {name!r} already exists") from None
+    print(new_id)  # only the id, for scripts: id=$(switchvox-server templates add ...)
+    return 0
+
+
+def _settings(arguments: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line, checked as an upload would check them."""
+    from switchvox_server.bulk.rules import CONTROL_CHARACTER, usable_template
+    from switchvox_server.store.templates import TEXT_LIMITS, default_settings
+
+    given = {name: value for name in _OPTIONS if (value := getattr(arguments, name)) is not None}
+    defaults = default_settings() | {"id": 0, "name": arguments.name}
+    if not usable_template(defaults | given):
+        # The defaults are usable, so trying each setting alone names the one at fault.
+        for name, value in given.items():
+            if not usable_template(defaults | {name: value}):
+                raise CommandError(
+                    f"{_OPTIONS[name]}: uploads would refuse such a template with fault"
+                    f" {_UNUSABLE} ({_LIMITS.get(name, 'the value is unusable')})"
+                )
+        raise CommandError(f"uploads would refuse this template with fault {_UNUSABLE}")
+    for name, value in given.items():
+        if not isinstance(value, str):
+            continue
+        # Column sizes, checked here so that PostgreSQL never refuses a long value.
+        limit = TEXT_LIMITS[name]
+        if len(value) > limit:
+            raise CommandError(f"{_OPTIONS[name]} must be at most {limit} characters")
+        if CONTROL_CHARACTER.search(value):
+            raise CommandError(f"{_OPTIONS[name]} must not contain control characters")
+    return given
+
+
+def _check_name(name: str) -> None:
+    from switchvox_server.bulk.rules import CONTROL_CHARACTER
+    from switchvox_server.store.templates import TEXT_LIMITS
+
+    limit = TEXT_LIMITS["name"]
+    if not name.strip():
+        raise CommandError("a template name must not be empty")
+    if len(name) > limit:
+        raise CommandError(f"a template name must be at most {limit} characters")
+    if name != name.strip() or CONTROL_CHARACTER.search(name):
+        raise CommandError(
+            "a template name must not contain control characters or start or end with spaces"
+        )
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

@@ -1,0 +1,266 @@
+"""`import` and `export`: extensions in and out as bulk upload CSV files, with a progress bar
+on a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, closing, contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from switchvox_server.cli.common import CommandError, fail, prepared_database
+from switchvox_server.faults import ApiError
+from switchvox_server.settings import Settings
+from switchvox_server.store.models import ExtensionType
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from switchvox_server.bulk.report import BulkReport
+    from switchvox_server.cli.common import Commands
+    from switchvox_server.methods.bulk_upload import UploadParameters
+
+# `import` exit status when the upload ran but some of its rows failed.
+ROWS_FAILED = 3
+_DUPE_PROCESSES = ("skip", "replace", "update")  # dupe_process 1, 2, 3
+_IMPORT_EPILOG = """\
+The upload runs exactly as switchvox.extensions.phones.bulk.upload does over the API: the
+same checks, faults, row rules and report, in one transaction.
+
+exit status:
+  0  every row was created, replaced, updated or skipped
+  3  the upload ran, but some rows failed (the create_failed section); the others were
+     stored, unless --report-only
+  1  a method fault (such as 94772 for a file that is not a bulk upload CSV): nothing was
+     written; the fault is shown as "switchvox-server: <code> <message>" on stderr
+  2  a usage error
+"""
+
+
+def add_parser(commands: Commands) -> None:
+    command = commands.add_parser(
+        "import",
+        help="upload a bulk extension CSV, as the API's bulk upload does",
+        description="Upload a bulk extension CSV file to the store. When stderr is a"
+        " terminal, a long upload shows its progress there.",
+        epilog=_IMPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument("file", metavar="FILE", help="the CSV file; - reads standard input")
+    command.add_argument(
+        "--type",
+        dest="extension_type",
+        required=True,
+        choices=[kind.value for kind in ExtensionType],
+        help="the type of the extensions the file creates",
+    )
+    command.add_argument(
+        "--dupe",
+        required=True,
+        choices=_DUPE_PROCESSES,
+        help="what a row does to an extension that exists: skip it, replace it as if new,"
+        " or update the fields its non-empty cells give",
+    )
+    command.add_argument(
+        "--template", required=True, metavar="ID", help="the id of the template new rows take"
+    )
+    command.add_argument(
+        "--report-only", action="store_true", help="report what would happen; change nothing"
+    )
+    command.add_argument(
+        "--format",
+        choices=("text", "xml", "json"),
+        default="text",
+        help="text: a summary and one line per failed row (default); xml, json: the API's"
+        " response envelope",
+    )
+    command.set_defaults(run=_import)
+
+    command = commands.add_parser(
+        "export",
+        help="write the stored extensions as a bulk upload CSV",
+        description="Write the stored extensions as a bulk upload CSV (UTF-8 with a byte"
+        " order mark, CRLF), by number. The password columns are empty: imported with"
+        " --dupe update, the file keeps every stored secret. Cells a spreadsheet would run"
+        " as formulas start with a quote, which the import removes.",
+    )
+    command.add_argument(
+        "--type",
+        dest="extension_type",
+        choices=[kind.value for kind in ExtensionType],
+        help="only extensions of this type (default: all)",
+    )
+    command.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="write to FILE (replaced when complete, readable by its owner only)"
+        " instead of standard output",
+    )
+    command.set_defaults(run=_export)
+
+
+# --- import ----------------------------------------------------------------------------
+
+
+def _import(arguments: argparse.Namespace, settings: Settings) -> int:
+    from switchvox_server.bulk.report import Section
+    from switchvox_server.bulk.upload import DupeProcess
+    from switchvox_server.methods.bulk_upload import UploadParameters, run_bulk_upload
+
+    parameters = UploadParameters(
+        extension_type=ExtensionType(arguments.extension_type),
+        dupe_process=DupeProcess(_DUPE_PROCESSES.index(arguments.dupe) + 1),
+        template_id=arguments.template.strip(),
+        report_only=arguments.report_only,
+    )
+    with _upload_file(arguments.file) as source:
+        try:
+            with prepared_database(settings) as (database, secret_key), _progress(source) as upload:
+                report = run_bulk_upload(database, settings, secret_key, upload, parameters)
+        except ApiError as error:
+            return _import_fault(error, arguments.format)
+    with closing(report):
+        if arguments.format == "text":
+            _print_report(report, parameters)
+        else:
+            _write_envelope(arguments.format, report)
+        failed = report.count(Section.CREATE_FAILED)
+    return ROWS_FAILED if failed else 0
+
+
+@contextmanager
+def _upload_file(name: str) -> Iterator[IO[bytes]]:
+    """The file to upload, seekable as the CSV reader needs: a pipe is spooled first."""
+    with ExitStack() as stack:
+        if name == "-":
+            source: IO[bytes] = sys.stdin.buffer
+        else:
+            try:
+                source = stack.enter_context(open(name, "rb"))
+            except OSError as error:
+                raise CommandError(f"cannot read {name}: {error.strerror}") from None
+        if not source.seekable():
+            spool = stack.enter_context(tempfile.TemporaryFile())
+            shutil.copyfileobj(source, spool)
+            spool.seek(0)
+            source = spool
+        yield source
+
+
+@contextmanager
+def _progress(source: IO[bytes]) -> Iterator[IO[bytes]]:
+    """`source`, wrapped to draw a progress bar on stderr when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield source
+        return
+    from switchvox_server.bulk.progress import ProgressReader, TerminalBar
+
+    size = source.seek(0, os.SEEK_END)
+    source.seek(0)
+    reader = ProgressReader(source, size, TerminalBar(sys.stderr))
+    try:
+        yield reader
+    finally:
+        # Ends the bar's line, so whatever is printed next starts on a line of its own.
+        reader.finish()
+
+
+def _import_fault(error: ApiError, output_format: str) -> int:
+    if output_format != "text":
+        # A script reading the envelope gets the API's fault response, as it would by HTTP.
+        _write_envelope(output_format, None, error)
+    return fail("; ".join(f"{entry.code} {entry.message}" for entry in error.errors))
+
+
+def _write_envelope(
+    output_format: str, report: BulkReport | None, error: ApiError | None = None
+) -> None:
+    from switchvox_server.methods.bulk_upload import METHOD
+    from switchvox_server.protocol import json_envelope, xml_envelope
+
+    render = (
+        xml_envelope.render_response if output_format == "xml" else json_envelope.render_response
+    )
+    result = None if report is None else report.to_element()
+    errors = () if error is None else error.errors
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    for chunk in render(METHOD, result, errors):
+        out.write(chunk)
+    out.write(b"\n")  # the envelope, byte for byte, then the end of the line
+    out.flush()
+
+
+def _print_report(report: BulkReport, parameters: UploadParameters) -> None:
+    from switchvox_server.bulk.report import Section
+
+    # The report never holds a password; the extension cell is shown as written, escaped
+    # when it would not print plainly (it may be anything in a failed row).
+    for number, _first, _last, _email, errors in report.sections[Section.CREATE_FAILED].rows():
+        print(f"extension {_shown(number)}: {'; '.join(errors)}")
+    dupe = _DUPE_PROCESSES[parameters.dupe_process - 1]
+    print(
+        f"{report.extension_type.display} upload, dupe process {int(parameters.dupe_process)}"
+        f" ({dupe}): {report.total} rows"
+    )
+    for section in Section:
+        print(f"  {section.value:<15}{report.count(section)}")
+    if parameters.report_only:
+        print("Report only: nothing was changed.")
+
+
+def _shown(cell: str) -> str:
+    if cell and cell.isprintable() and not any(character.isspace() for character in cell):
+        return cell
+    return repr(cell)
+
+
+# --- export ----------------------------------------------------------------------------
+
+
+def _export(arguments: argparse.Namespace, settings: Settings) -> int:
+    from switchvox_server.bulk.export import write_export
+
+    extension_type = (
+        None if arguments.extension_type is None else ExtensionType(arguments.extension_type)
+    )
+    output: Path | None = arguments.output
+    with prepared_database(settings) as (database, _), database.sessions.begin() as session:
+        if output is None:
+            sys.stdout.flush()
+            write_export(session, sys.stdout.buffer, extension_type)
+            sys.stdout.buffer.flush()
+            return 0
+        count = _export_to_file(session, output, extension_type)
+    print(f"Exported {count} extension{'' if count == 1 else 's'} to {output}.")
+    return 0
+
+
+def _export_to_file(session: Session, path: Path, extension_type: ExtensionType | None) -> int:
+    """Write the export beside `path` and move it into place once complete, so a failed
+    export never leaves a truncated file that could be imported by mistake."""
+    from switchvox_server.bulk.export import write_export
+
+    try:
+        # mkstemp's owner-only mode suits a file of names and email addresses.
+        handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror}") from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            count = write_export(session, out, extension_type)
+        os.replace(partial, path)
+    except OSError as error:
+        Path(partial).unlink(missing_ok=True)
+        raise CommandError(f"cannot write {path}: {error.strerror}") from None
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    return count
