@@ -309,11 +309,20 @@ def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
 def test_serve_without_tls_serves_plain_http(
     uvicorn_calls: list[dict[str, object]],
 ) -> None:
-    """Plain `serve` passes host and port and no certificate to uvicorn."""
+    """Plain `serve` passes host and port and no certificate to uvicorn, with the server's
+    own access log in place of uvicorn's."""
     assert main(["serve", "--host", "127.0.0.1", "--port", "8123"]) == 0
-    assert uvicorn_calls == [
-        {"host": "127.0.0.1", "port": 8123, "ssl_certfile": None, "ssl_keyfile": None}
-    ]
+    [options] = uvicorn_calls
+    assert {name: options[name] for name in ("host", "port", "ssl_certfile", "ssl_keyfile")} == {
+        "host": "127.0.0.1",
+        "port": 8123,
+        "ssl_certfile": None,
+        "ssl_keyfile": None,
+    }
+    assert options["access_log"] is False
+    log_config = options["log_config"]
+    assert isinstance(log_config, dict)
+    assert "switchvox_server" in log_config["loggers"]
 
 
 def test_serve_passes_certificate_and_key(

@@ -90,7 +90,8 @@ def test_dockerfile_runs_as_a_non_root_user() -> None:
 
 
 def test_compose_commands_work_natively(compose: dict[str, Any], database_url: str) -> None:
-    """The migrate and app commands of the compose file run here, on the test database."""
+    """The migrate and app commands of the compose file run here, on the test database, and
+    the server logs one line per request."""
     services = compose["services"]
     environment = {
         **os.environ,
@@ -128,4 +129,6 @@ def test_compose_commands_work_natively(compose: dict[str, Any], database_url: s
         assert challenge.status_code == 401
     finally:
         server.terminate()
-        server.communicate(timeout=30)
+        _, log = server.communicate(timeout=30)
+    # The server's own access log reaches the console: one line for the HEAD above.
+    assert "path=/xml outcome=challenge status=401" in log.decode()
