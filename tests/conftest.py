@@ -57,6 +57,17 @@ def database_url(tmp_path: Path, postgres_url: str | None) -> str:
 
 
 @pytest.fixture
+def cli_environment(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment a command run in-process sees: the test database and admin password,
+    and no other SWITCHVOX_ setting of the machine."""
+    for name in list(os.environ):
+        if name.startswith("SWITCHVOX_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("SWITCHVOX_ADMIN_PASSWORD", ADMIN_PASSWORD)
+
+
+@pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, admin_password=ADMIN_PASSWORD)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import ssl
 import sys
 from collections.abc import Callable
@@ -22,14 +21,8 @@ EXAMPLE_CSV = (FIXTURES / "example.csv").read_bytes()
 PERMISSION_DENIED = (10004, f"You do not have permission to call {BULK_UPLOAD}.")
 
 
-@pytest.fixture(autouse=True)
-def environment(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command sees the test database and the test admin password, nothing else."""
-    for name in list(os.environ):
-        if name.startswith("SWITCHVOX_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("SWITCHVOX_ADMIN_PASSWORD", ADMIN_PASSWORD)
+# Each command sees the test database and the test admin password, nothing else.
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from switchvox_server.bulk.progress import Progress, ProgressReader, TerminalBar
 from switchvox_server.cli import main
 from switchvox_server.store.models import Extension
-from tests.conftest import ADMIN_PASSWORD, FIXTURES
+from tests.conftest import FIXTURES
 from tests.helpers import BULK_UPLOAD, request_xml
 
 EXAMPLE = FIXTURES / "example.csv"
@@ -34,14 +34,8 @@ OPTIONS = ["--type", "sip", "--dupe", "skip", "--template", "1"]
 IMPORT = ["import", str(EXAMPLE), *OPTIONS]
 
 
-@pytest.fixture(autouse=True)
-def environment(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command sees the test database and the test admin password, nothing else."""
-    for name in list(os.environ):
-        if name.startswith("SWITCHVOX_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("SWITCHVOX_ADMIN_PASSWORD", ADMIN_PASSWORD)
+# Each command sees the test database and the test admin password, nothing else.
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 def stored_numbers(database_url: str) -> list[str]:

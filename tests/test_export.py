@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from switchvox_server.bulk.csv_reader import COLUMNS
 from switchvox_server.bulk.rules import unquote_formula
 from switchvox_server.cli import main
 from switchvox_server.store.models import Extension
-from tests.conftest import ADMIN_PASSWORD
 from tests.helpers import section, upload
 
 BOM = b"\xef\xbb\xbf"
@@ -41,14 +39,8 @@ FORMULA_ROWS = [
 CLEAR_SECRETS = ("webpass", "sipsecret", "1234", "5678", "4321")
 
 
-@pytest.fixture(autouse=True)
-def environment(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command sees the test database and the test admin password, nothing else."""
-    for name in list(os.environ):
-        if name.startswith("SWITCHVOX_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("SWITCHVOX_ADMIN_PASSWORD", ADMIN_PASSWORD)
+# Each command sees the test database and the test admin password, nothing else.
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 def export_to(path: Path, *options: str) -> bytes:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from switchvox_server.faults import ApiError, ErrorEntry
 from switchvox_server.protocol.json_envelope import (
-    CHUNK_SIZE,
     JSON_CONTENT_TYPE,
     parse_request,
     render_response,
@@ -377,29 +375,6 @@ def test_escaping_and_utf8() -> None:
     assert render(tricky, Element("x", {"v": tricky}, text=tricky)) == {
         "response": {"method": tricky, "result": {"x": {"v": tricky, "content": tricky}}}
     }
-
-
-def test_streams_in_chunks() -> None:
-    """Large results arrive as ~64 KiB chunks, the first before all rows are produced."""
-    produced = 0
-    total = 20_000
-
-    def rows() -> Iterator[Element]:
-        nonlocal produced
-        for i in range(total):
-            produced += 1
-            yield row(i, "First", "Last", "someone@example.com")
-
-    chunks = render_response(
-        "m", Element("created", children=LazyChildren("extension", total, rows))
-    )
-    first = next(chunks)
-    assert produced < total
-    rest = list(chunks)
-    assert len(rest) > 10
-    assert all(len(chunk) < CHUNK_SIZE + 1024 for chunk in (first, *rest))
-    document = json.loads(first + b"".join(rest))
-    assert len(document["response"]["result"]["created"]["extension"]) == total
 
 
 def test_content_type() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,19 +9,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from switchvox_server.cli import main
-from tests.conftest import ADMIN_PASSWORD, FIXTURES
+from tests.conftest import FIXTURES
 
 SEED_TOML = FIXTURES / "seed.toml"
 
 
-@pytest.fixture(autouse=True)
-def environment(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command sees the test database and the test admin password, nothing else."""
-    for name in list(os.environ):
-        if name.startswith("SWITCHVOX_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("SWITCHVOX_ADMIN_PASSWORD", ADMIN_PASSWORD)
+# Each command sees the test database and the test admin password, nothing else.
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 def test_seeding_twice_creates_then_updates_the_same_records(

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from starlette.testclient import TestClient
 
 from switchvox_server.cli import main
-from tests.conftest import ADMIN_PASSWORD
 from tests.helpers import upload
 
 LIST_HEADER = (
@@ -18,14 +15,8 @@ LIST_HEADER = (
 DEFAULT_ROW = "1\tDefault\ten_us\tyes\t1\t\t\tyes\textension\n"
 
 
-@pytest.fixture(autouse=True)
-def environment(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command sees the test database and the test admin password, nothing else."""
-    for name in list(os.environ):
-        if name.startswith("SWITCHVOX_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("SWITCHVOX_ADMIN_PASSWORD", ADMIN_PASSWORD)
+# Each command sees the test database and the test admin password, nothing else.
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 def test_list_shows_the_default_template(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ from lxml import etree
 from switchvox_server.faults import ApiError, ErrorEntry
 from switchvox_server.protocol.tree import Element, LazyChildren
 from switchvox_server.protocol.xml_envelope import (
-    CHUNK_SIZE,
     XML_CONTENT_TYPE,
     parse_request,
     render_response,
@@ -403,29 +401,6 @@ def test_utf8_output() -> None:
 def test_bool_attribute_is_a_digit() -> None:
     """A bool that slips into an attribute renders as 1/0, not True/False."""
     assert b'flag="1"' in render("m", Element("x", {"flag": True}))
-
-
-def test_streams_in_chunks() -> None:
-    """Large results arrive as ~64 KiB chunks, the first before all rows are produced."""
-    produced = 0
-    total = 20_000
-
-    def rows() -> Iterator[Element]:
-        nonlocal produced
-        for i in range(total):
-            produced += 1
-            yield row(i, "First", "Last", "someone@example.com")
-
-    chunks = render_response(
-        "m", Element("created", children=LazyChildren("extension", total, rows))
-    )
-    first = next(chunks)
-    assert produced < total
-    rest = list(chunks)
-    assert len(rest) > 10
-    assert all(len(chunk) < CHUNK_SIZE + 1024 for chunk in (first, *rest))
-    root = etree.fromstring(first + b"".join(rest))
-    assert len(root.findall("result/created/extension")) == total
 
 
 def test_content_type() -> None:

@@ -14,13 +14,13 @@ from json.encoder import encode_basestring
 from typing import NoReturn
 
 from switchvox_server.faults import FAULTS, ApiError, ErrorEntry
+from switchvox_server.protocol.chunks import ChunkBuffer
 from switchvox_server.protocol.request import ParameterValue
 from switchvox_server.protocol.tree import AttributeValue, Element, LazyChildren
 
 JSON_CONTENT_TYPE = "application/json"
 
 MAX_DEPTH = 32
-CHUNK_SIZE = 64 * 1024
 CONTENT_KEY = "content"
 
 
@@ -130,32 +130,11 @@ def _scalar(name: str, value: object) -> str:
 # --------------------------------------------------------------------------- rendering
 
 
-class _Buffer:
-    """Output collected as str pieces and handed out as UTF-8 chunks of about CHUNK_SIZE."""
-
-    __slots__ = ("parts", "size")
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.size = 0
-
-    def write(self, piece: str) -> None:
-        self.parts.append(piece)
-        self.size += len(piece)
-
-    def take(self) -> bytes:
-        # "replace" turns lone surrogates (possible in JSON-decoded input) into "?".
-        chunk = "".join(self.parts).encode("utf-8", "replace")
-        self.parts.clear()
-        self.size = 0
-        return chunk
-
-
 def render_response(
     method: str, result: Element | None, errors: Sequence[ErrorEntry] = ()
 ) -> Iterator[bytes]:
     """The response envelope as UTF-8 chunks: a `result` or, when there are errors, `errors`."""
-    out = _Buffer()
+    out = ChunkBuffer()
     out.write(f'{{"response":{{"method":{encode_basestring(method)},')
     if errors:
         entries = [
@@ -194,7 +173,7 @@ def _leaf(element: Element) -> str | None:
     return "{" + ",".join(members) + "}"
 
 
-def _render_value(element: Element, out: _Buffer) -> Iterator[bytes]:
+def _render_value(element: Element, out: ChunkBuffer) -> Iterator[bytes]:
     leaf = _leaf(element)
     if leaf is not None:
         out.write(leaf)
@@ -227,7 +206,7 @@ def _render_value(element: Element, out: _Buffer) -> Iterator[bytes]:
                 yield from _render_value(child, out)
             else:
                 out.write(leaf)  # the common row: no generator per element
-            if out.size >= CHUNK_SIZE:
+            if out.full:
                 yield out.take()
         if produced != count:
             # The shape (object or list) was chosen from the count; a wrong one means a bug.

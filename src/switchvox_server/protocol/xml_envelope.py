@@ -13,13 +13,13 @@ from collections.abc import Iterator, Sequence
 from lxml import etree
 
 from switchvox_server.faults import FAULTS, ApiError, ErrorEntry
+from switchvox_server.protocol.chunks import ChunkBuffer
 from switchvox_server.protocol.request import ParameterValue
 from switchvox_server.protocol.tree import Element
 
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 
 MAX_DEPTH = 32
-CHUNK_SIZE = 64 * 1024
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 # The class of entity reference nodes (lxml-stubs leave it untyped).
@@ -156,32 +156,11 @@ def _escape_text(value: str) -> str:
     return value if _CONTROL.search(value) is None else value.translate(_TEXT_CONTROLS)
 
 
-class _Buffer:
-    """Output collected as str pieces and handed out as UTF-8 chunks of about CHUNK_SIZE."""
-
-    __slots__ = ("parts", "size")
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.size = 0
-
-    def write(self, piece: str) -> None:
-        self.parts.append(piece)
-        self.size += len(piece)
-
-    def take(self) -> bytes:
-        # "replace" turns lone surrogates (possible in JSON-decoded input) into "?".
-        chunk = "".join(self.parts).encode("utf-8", "replace")
-        self.parts.clear()
-        self.size = 0
-        return chunk
-
-
 def render_response(
     method: str, result: Element | None, errors: Sequence[ErrorEntry] = ()
 ) -> Iterator[bytes]:
     """The response envelope as UTF-8 chunks: `<result>` or, when there are errors, `<errors>`."""
-    out = _Buffer()
+    out = ChunkBuffer()
     out.write(f'<response method="{_escape_attribute(method)}">')
     if errors:
         out.write("<errors>")
@@ -207,7 +186,7 @@ def _start_tag(element: Element) -> str:
     return "".join(pieces)
 
 
-def _render_element(element: Element, out: _Buffer) -> Iterator[bytes]:
+def _render_element(element: Element, out: ChunkBuffer) -> Iterator[bytes]:
     start = _start_tag(element)
     # A LazyChildren is truthy even when it will produce nothing; <x></x> equals <x/>.
     if not element.children and element.text is None:
@@ -222,6 +201,6 @@ def _render_element(element: Element, out: _Buffer) -> Iterator[bytes]:
         else:
             # The common row: a leaf written inline, no generator per element.
             out.write(_start_tag(child) + "/>")
-        if out.size >= CHUNK_SIZE:
+        if out.full:
             yield out.take()
     out.write(f"</{element.tag}>")
