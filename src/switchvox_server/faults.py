@@ -26,6 +26,14 @@ class Origin(Enum):
     OURS = "ours"
 
 
+def fill(template: str, values: tuple[object, ...]) -> str:
+    """The template with `%1`, `%2`… replaced by the values, in order."""
+    # Replace from the highest index down so that %1 never eats the start of %10.
+    for index in range(len(values), 0, -1):
+        template = template.replace(f"%{index}", str(values[index - 1]))
+    return template
+
+
 @dataclass(frozen=True, slots=True)
 class Fault:
     """A fault code with its message template; `%1`, `%2`… are filled with values."""
@@ -35,11 +43,7 @@ class Fault:
     origin: Origin
 
     def format(self, *values: object) -> str:
-        message = self.template
-        # Replace from the highest index down so that %1 never eats the start of %10.
-        for index in range(len(values), 0, -1):
-            message = message.replace(f"%{index}", str(values[index - 1]))
-        return message
+        return fill(self.template, values)
 
 
 DOC, OURS = Origin.DOCUMENTED, Origin.OURS

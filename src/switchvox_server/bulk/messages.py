@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from switchvox_server.faults import Origin
+from switchvox_server.faults import Origin, fill
 
 
 class RowMessage(Enum):
@@ -20,10 +20,7 @@ class RowMessage(Enum):
         self.origin = origin
 
     def format(self, *values: object) -> str:
-        text = self.template
-        for index in range(len(values), 0, -1):
-            text = text.replace(f"%{index}", str(values[index - 1]))
-        return text
+        return fill(self.template, values)
 
     CELL_COUNT = ("This row has %1 cells but the header has %2.", Origin.OURS)
     EXTENSION_REQUIRED = ("Extension is required.", Origin.OURS)
