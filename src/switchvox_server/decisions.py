@@ -114,7 +114,37 @@ DECISIONS: tuple[Decision, ...] = (
     Decision(
         "Form uploads",
         "A form with more than one file part answers 70674 rather than guessing which is"
-        " the CSV; a form without exactly one `request` part answers 10002.",
+        " the CSV; a form without exactly one `request` part answers 10002. A `csv_file`"
+        " field sent without a file name is the CSV; a file part with an empty file name"
+        " (a browser's \"no file chosen\") is no file. A truncated body answers 70674.",
+    ),
+    Decision(
+        "Request limits",
+        "At most 16 parts, 16 headers of 8 KiB per part, and a 1 MiB request part (10002"
+        " beyond). A body over SWITCHVOX_MAX_UPLOAD_MB answers 70674 once the request part"
+        " has been read, and HTTP 413 before that. A client that sends nothing for 60"
+        " seconds is answered 10002 and its upload dropped. A file that cannot be spooled"
+        " answers 32334.",
+    ),
+    Decision(
+        "Failed logins",
+        "After 5 failed logins from one address within 5 minutes, each further failure is"
+        " answered after a delay that doubles from 0.25 s up to 8 s; a success clears it.",
+    ),
+    Decision(
+        "Access log",
+        "One line per API request on the `switchvox_server.access` logger: path, method,"
+        " caller kind, outcome (result, fault codes, unauthorized), row counts per section,"
+        " status and duration. Never a credential or a cell of an uploaded file.",
+    ),
+    Decision(
+        "Export and import",
+        "`switchvox-server export` writes the import's header labels, UTF-8 with a byte"
+        " order mark and CRLF line ends, password columns always empty. Cells starting with"
+        " `=`, `+`, `-`, `@`, tab or CR are prefixed with `'` so a spreadsheet does not run"
+        " them; an upload takes one such `'` off again, so export, update-import and export"
+        " change nothing. `import` exits 0 when no row failed, 3 when some did, 1 on a"
+        " method fault.",
     ),
     Decision(
         "Response rendering",
