@@ -116,7 +116,7 @@ DECISIONS: tuple[Decision, ...] = (
         "A form with more than one file part answers 70674 rather than guessing which is"
         " the CSV; a form without exactly one `request` part answers 10002. A `csv_file`"
         " field sent without a file name is the CSV; a file part with an empty file name"
-        " (a browser's \"no file chosen\") is no file. A truncated body answers 70674.",
+        ' (a browser\'s "no file chosen") is no file. A truncated body answers 70674.',
     ),
     Decision(
         "Request limits",
