@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Column, Table, bindparam, func, insert, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from switchvox_server.store.models import Extension, Template
@@ -66,13 +67,8 @@ _DATE_INDEX = INSERTED_COLUMNS.index("date_created")
 
 
 def insert_extensions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert new extensions in one bulk operation, handing the driver plain values.
-
-    PostgreSQL takes them by COPY, several times faster than any INSERT; SQLite by one
-    executemany of an INSERT compiled once, with each row as a tuple. Both skip
-    SQLAlchemy's per-row parameter processing, which costs as much as the insert itself:
-    only the creation date needs conversion, and it is converted once per distinct value.
-    """
+    """Insert new extensions in one bulk operation: COPY on PostgreSQL, several times faster
+    than any INSERT, and the driver's executemany elsewhere."""
     if not rows:
         return
     connection = session.connection()
@@ -83,30 +79,25 @@ def insert_extensions(session: Session, rows: Sequence[Mapping[str, Any]]) -> No
     def values(row: Mapping[str, Any]) -> list[Any]:
         cells = [row[name] for name in INSERTED_COLUMNS]
         if date_processor is not None:
+            # Every row of an upload shares its date: convert it once.
             date = cells[_DATE_INDEX]
             if date not in dates:
                 dates[date] = date_processor(date)
             cells[_DATE_INDEX] = dates[date]
         return cells
 
-    driver = connection.connection.driver_connection
-    assert driver is not None
     if dialect.name == "postgresql":
         columns = ", ".join(INSERTED_COLUMNS)
         with (
-            driver.cursor() as cursor,
+            _driver(connection).cursor() as cursor,
             cursor.copy(f"COPY extensions ({columns}) FROM STDIN") as copy,
         ):
             for row in rows:
                 copy.write_row(values(row))
         return
-    compiled = insert(EXTENSIONS).compile(dialect=dialect, column_keys=list(INSERTED_COLUMNS))
-    assert compiled.positiontup == list(INSERTED_COLUMNS), "a positional driver is expected"
-    cursor = driver.cursor()
-    try:
-        cursor.executemany(str(compiled), [values(row) for row in rows])
-    finally:
-        cursor.close()
+    statement = insert(EXTENSIONS).compile(dialect=dialect, column_keys=list(INSERTED_COLUMNS))
+    assert statement.positiontup == list(INSERTED_COLUMNS), "a positional driver is expected"
+    _executemany(connection, str(statement), [values(row) for row in rows])
 
 
 # The number never changes on replace or update, and leaving it out of the SET list spares
@@ -122,12 +113,37 @@ _UPDATE_BY_ACCOUNT = (
 
 
 def update_extensions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Rewrite stored extensions by account id with one executemany statement.
+    """Rewrite stored extensions by account id with the driver's executemany.
 
-    Each row carries `stored_account_id` and every column of REWRITTEN_COLUMNS.
+    Each row carries `stored_account_id` and every column of REWRITTEN_COLUMNS, all plain
+    values that any driver takes as they are.
     """
-    if rows:
-        session.connection().execute(_UPDATE_BY_ACCOUNT, list(rows))
+    if not rows:
+        return
+    connection = session.connection()
+    statement = _UPDATE_BY_ACCOUNT.compile(dialect=connection.dialect)
+    if statement.positional:
+        order = statement.positiontup or []
+        _executemany(connection, str(statement), [[row[name] for name in order] for row in rows])
+    else:
+        _executemany(connection, str(statement), rows)
+
+
+def _driver(connection: Connection) -> Any:
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    return driver
+
+
+def _executemany(connection: Connection, sql: str, parameters: Sequence[Any]) -> None:
+    """Run `sql` once per parameter set through the driver itself, in the connection's
+    transaction. For bulk writes SQLAlchemy's per-row parameter processing costs as much as
+    the database's own work, and these values need none."""
+    cursor = _driver(connection).cursor()
+    try:
+        cursor.executemany(sql, parameters)
+    finally:
+        cursor.close()
 
 
 def refresh_statistics(session: Session) -> None:
