@@ -27,7 +27,7 @@ from tests.helpers import BULK_UPLOAD, request_xml
 EXAMPLE = FIXTURES / "example.csv"
 EXAMPLE_FAILURES = (
     "extension 301: Phone password is required to create a sip extension.\n"
-    "extension 304: First name is required and must be 1 - 32 characters in length.;"
+    "extension 304: First name is required and must be 1 - 32 characters in length."
     " Phone password cannot be the same as the extension.\n"
 )
 OPTIONS = ["--type", "sip", "--dupe", "skip", "--template", "1"]

@@ -16,6 +16,7 @@ import httpx2
 import pytest
 
 from tests.conftest import free_port
+from tests.servers import server_process
 
 ROOT = Path(__file__).parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
@@ -132,3 +133,13 @@ def test_compose_commands_work_natively(compose: dict[str, Any], database_url: s
         _, log = server.communicate(timeout=30)
     # The server's own access log reaches the console: one line for the HEAD above.
     assert "path=/xml outcome=challenge status=401" in log.decode()
+
+
+def test_plain_uvicorn_deployment_logs_each_request(database_url: str) -> None:
+    """Served as `uvicorn switchvox_server.asgi:app`, the access log still reaches stderr."""
+    with server_process(database_url) as server:
+        assert httpx2.head(f"{server.url}/json").status_code == 401
+        deadline = time.monotonic() + 10
+        while "path=/json outcome=challenge status=401" not in server.log():
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.05)

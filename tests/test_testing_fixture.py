@@ -14,6 +14,7 @@ from lxml import etree
 from sqlalchemy import make_url
 
 from switchvox_server.seed import SeedError
+from switchvox_server.settings import Settings
 from switchvox_server.store.accounts import add_admin, list_admins
 from switchvox_server.store.database import open_database
 from switchvox_server.store.models import AccessLevel
@@ -173,3 +174,11 @@ def test_consumer_suite_runs_with_the_installed_plugin() -> None:
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
     assert "2 passed" in output, output
+
+
+def test_settings_reach_the_server() -> None:
+    """Settings given to run_server apply: here a licence of one extension (fault 86162)."""
+    with run_server(settings=Settings(max_extensions=1)) as server:
+        two = CSV.replace("201,,,,,\n", "502,Two,Person,two@example.com,two-web-1,two-sip-502\n")
+        errors = report(post_upload(server, two)).findall("errors/error")
+        assert [error.get("code") for error in errors] == ["86162"]

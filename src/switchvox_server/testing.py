@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import uvicorn
@@ -86,14 +86,18 @@ class RunningServer:
 
 @contextmanager
 def run_server(
-    database_url: str | None = None, seed: Path | str | Mapping[str, object] | None = None
+    database_url: str | None = None,
+    seed: Path | str | Mapping[str, object] | None = None,
+    *,
+    settings: Settings | None = None,
 ) -> Iterator[RunningServer]:
     """Serve the API on 127.0.0.1 until the block ends, then remove what was made for it.
 
     Without `database_url` the store is a SQLite file in a temporary directory. A database
     given by URL is emptied down to the seed (as `reset()` does), so it must be one kept for
     tests. `seed` is a TOML or JSON file, or a mapping shaped like one; a bad seed raises
-    SeedError before the server starts.
+    SeedError before the server starts. `settings` sets everything else (licence limits,
+    extension lengths, Digest…); its database URL and admin password are replaced.
     """
     loaded = _load(seed)
     with ExitStack() as stack:
@@ -103,7 +107,9 @@ def run_server(
             )
             database_url = f"sqlite:///{Path(directory) / 'switchvox.db'}"
         admin_password = secrets.token_urlsafe(16)
-        settings = Settings(database_url=database_url, admin_password=admin_password)
+        settings = replace(
+            settings or Settings(), database_url=database_url, admin_password=admin_password
+        )
         database, secret_key = prepare_database(settings)
         stack.callback(database.dispose)
         store = _Store(database, loaded, secret_key, settings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import copy
 import ipaddress
 import signal
 import ssl
@@ -14,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from switchvox_server.cli.common import CommandError, prepared_database
 from switchvox_server.settings import Settings
@@ -92,6 +91,7 @@ def _run_uvicorn(
     import uvicorn
 
     from switchvox_server.app import create_app
+    from switchvox_server.logs import server_log_config
 
     uvicorn.run(
         create_app(settings),
@@ -99,24 +99,11 @@ def _run_uvicorn(
         port=arguments.port,
         ssl_certfile=None if certfile is None else str(certfile),
         ssl_keyfile=None if keyfile is None else str(keyfile),
-        log_config=log_config(),
+        log_config=server_log_config(),
         # The server's own access log says more (method, outcome, row counts) in one line.
         access_log=False,
     )
     return 0
-
-
-def log_config() -> dict[str, Any]:
-    """uvicorn's logging configuration, with this package's loggers on its console handler."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["switchvox_server"] = {
-        "handlers": ["default"],
-        "level": "INFO",
-        "propagate": False,
-    }
-    return config
 
 
 @contextmanager

@@ -204,11 +204,12 @@ def _print_report(report: BulkReport, parameters: UploadParameters) -> None:
     # The report never holds a password; the extension cell is shown as written, escaped
     # when it would not print plainly (it may be anything in a failed row).
     for number, _first, _last, _email, errors in report.sections[Section.CREATE_FAILED].rows():
-        print(f"extension {_shown(number)}: {'; '.join(errors)}")
+        # Each message is a full sentence, so they read well side by side.
+        print(f"extension {_shown(number)}: {' '.join(errors)}")
     dupe = _DUPE_PROCESSES[parameters.dupe_process - 1]
     print(
         f"{report.extension_type.display} upload, dupe process {int(parameters.dupe_process)}"
-        f" ({dupe}): {report.total} rows"
+        f" ({dupe}): {report.total} {'row' if report.total == 1 else 'rows'}"
     )
     for section in Section:
         print(f"  {section.value:<15}{report.count(section)}")

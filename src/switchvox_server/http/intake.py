@@ -50,7 +50,11 @@ async def take_in(request: Request, limit: int) -> Intake:
         if len(body) > limit:
             raise BodyTooLarge
     if kind == "application/x-www-form-urlencoded":
-        return Intake(_single_request(parse_qs(bytes(body)).get(REQUEST_FIELD.encode(), [])))
+        fields = parse_qs(bytes(body)).get(REQUEST_FIELD.encode())
+        # `curl -d @request.xml` (and other clients' defaults) label a raw envelope as a
+        # form: without a `request` field, the body is the envelope itself.
+        if fields:
+            return Intake(_single_request(fields))
     return Intake(bytes(body))
 
 
