@@ -235,6 +235,37 @@ def test_admin_remove_deletes_the_account(
     assert client.post("/xml", content=b"").status_code == 401
 
 
+def test_admin_passwd_replaces_the_password(
+    stdin: Callable[[str], None],
+    capsys: pytest.CaptureFixture[str],
+    make_client: Callable[..., TestClient],
+) -> None:
+    """After `admin passwd` the new password signs in, with Basic and Digest, and the old
+    one no longer does."""
+    assert add_admin(stdin, "ops", "old password") == 0
+    stdin("new password\n")
+    assert main(["admin", "passwd", "ops", "--password-stdin"]) == 0
+    assert capsys.readouterr().out.endswith("Set a new password for the admin 'ops'.\n")
+    client = make_client()
+    client.auth = ("ops", "old password")
+    assert client.post("/xml", content=b"").status_code == 401
+    client.auth = ("ops", "new password")
+    assert client.post("/xml", content=b"").status_code == 200
+    with client.app.state.database.sessions() as session:  # type: ignore[attr-defined]
+        from switchvox_server.passwords import digest_ha1
+        from switchvox_server.store.accounts import admin_credentials
+
+        stored = admin_credentials(session, "ops")
+    assert stored is not None
+    assert stored.digest_ha1 == digest_ha1("ops", "new password")
+
+
+def test_admin_passwd_of_an_unknown_name_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    """Changing the password of a name nobody has exits 1 before asking for a password."""
+    assert main(["admin", "passwd", "nobody", "--password-stdin"]) == 1
+    assert capsys.readouterr().err == "switchvox-server: no admin named 'nobody'\n"
+
+
 def test_admin_remove_of_an_unknown_name_fails(capsys: pytest.CaptureFixture[str]) -> None:
     """Removing a name nobody has exits 1 with a message."""
     assert main(["admin", "remove", "nobody"]) == 1

@@ -1,4 +1,5 @@
-"""`admin add`, `admin list` and `admin remove`: the accounts that sign in to the API."""
+"""`admin add`, `admin list`, `admin passwd` and `admin remove`: the accounts that sign in
+to the API."""
 
 from __future__ import annotations
 
@@ -39,6 +40,14 @@ def add_parser(commands: Commands) -> None:
     add.set_defaults(run=_add)
     listing = actions.add_parser("list", help="show every admin and its access")
     listing.set_defaults(run=_list)
+    passwd = actions.add_parser("passwd", help="set a new password for an admin account")
+    passwd.add_argument("name")
+    passwd.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting",
+    )
+    passwd.set_defaults(run=_passwd)
     remove = actions.add_parser("remove", help="delete an admin account")
     remove.add_argument("name")
     remove.set_defaults(run=_remove)
@@ -66,6 +75,22 @@ def _add(arguments: argparse.Namespace, settings: Settings) -> int:
         # Another process added the same name between our check and our commit.
         raise CommandError(f"an admin named {name!r} already exists") from None
     print(f"Added the admin {name!r} with {access.value} access.")
+    return 0
+
+
+def _passwd(arguments: argparse.Namespace, settings: Settings) -> int:
+    from switchvox_server.store.accounts import admin_credentials, set_admin_password
+
+    name: str = arguments.name
+    with prepared_database(settings) as (database, _):
+        with database.sessions.begin() as session:
+            if admin_credentials(session, name) is None:
+                raise CommandError(f"no admin named {name!r}")
+        password = _read_password() if arguments.password_stdin else _prompt_password()
+        with database.sessions.begin() as session:
+            if not set_admin_password(session, name, password):
+                raise CommandError(f"no admin named {name!r}")
+    print(f"Set a new password for the admin {name!r}.")
     return 0
 
 

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from switchvox_server.passwords import digest_ha1, hash_password
@@ -50,6 +50,16 @@ def add_admin(session: Session, name: str, password: str, access: AccessLevel) -
             digest_ha1=digest_ha1(name, password),
         )
     )
+
+
+def set_admin_password(session: Session, name: str, password: str) -> bool:
+    """Replace an admin's password (both stored forms); False when there is no such admin."""
+    result = session.execute(
+        update(AdminAccount)
+        .where(AdminAccount.name == name)
+        .values(password_hash=hash_password(password), digest_ha1=digest_ha1(name, password))
+    )
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def remove_admin(session: Session, name: str) -> bool:
