@@ -69,7 +69,9 @@ def cli_environment(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, admin_password=ADMIN_PASSWORD)
+    # Helper processes for large uploads are tested on their own (test_writer.py); an app
+    # started per test would otherwise start one each.
+    return Settings(database_url=database_url, admin_password=ADMIN_PASSWORD, writer_process=False)
 
 
 @pytest.fixture

@@ -117,3 +117,11 @@ def test_cells_are_echoed_safely_in_failed_rows(client: TestClient) -> None:
     assert failed is not None
     assert failed.get("first_name") == "A\ufffdnn"
     assert errors_of(response, "401") == ["First name must not contain control characters."]
+
+
+def test_nul_in_the_extension_cell_fails_the_row(client: TestClient) -> None:
+    """An extension cell holding a NUL fails its row; it never reaches a database query."""
+    response = upload(client, f"{HEADER}\n4\x0001,Ann,Lee,a@test.com,webpass1,sipsecret\n")
+    failed = response.find(".//create_failed/extension")
+    assert failed is not None
+    assert [error.get("text") for error in failed] == [RowMessage.EXTENSION_DIGITS.format()]

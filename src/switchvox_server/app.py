@@ -22,6 +22,7 @@ from switchvox_server.methods import load_methods
 from switchvox_server.settings import Settings
 from switchvox_server.store.accounts import ensure_default_admin, ensure_secret_key
 from switchvox_server.store.database import Database, migrate, open_database
+from switchvox_server.store.writer import WriterPool
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +56,17 @@ def create_app(settings: Settings) -> Starlette:
         app.state.database = database
         app.state.secret_key = secret
         app.state.throttle = FailureThrottle()
+        app.state.writers = WriterPool() if settings.writer_process else None
+        if app.state.writers is not None:
+            app.state.writers.prepare()
         app.state.authenticator = Authenticator(
             database, NonceAuthority(secret), VerifiedPasswords(secret), settings.digest_enabled
         )
         try:
             yield
         finally:
+            if app.state.writers is not None:
+                app.state.writers.close()
             database.dispose()
 
     return Starlette(

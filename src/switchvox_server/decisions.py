@@ -80,6 +80,13 @@ DECISIONS: tuple[Decision, ...] = (
         " and do not wait.",
     ),
     Decision(
+        "Helper process",
+        "Uploads of 1 MiB or more are stored by a helper process holding the upload's"
+        " transaction and writer lock, while the server reads and checks the next rows; the"
+        " helper also hashes the secrets. If the server dies, the helper's input closes and"
+        " it rolls back. SWITCHVOX_WRITER_PROCESS=false keeps everything in one process.",
+    ),
+    Decision(
         "MAC addresses",
         "Optional for both extension types; twelve hex digits with optional `:` or `-`"
         " separators, stored as twelve upper-case hex digits, unique across the system.",

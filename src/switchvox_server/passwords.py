@@ -8,6 +8,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 # The Digest realm of the Extend API, byte for byte: Digium's Perl client hard-codes it.
 REALM = "switchvox_api_auth"
@@ -119,3 +120,22 @@ def voicemail_pin_digest(secret_key: bytes, extension: str, pin: str) -> str:
 def _keyed_sha256(secret_key: bytes) -> hmac.HMAC:
     # Keying HMAC hashes the key pads; copying a keyed object skips that for every row.
     return hmac.new(secret_key, digestmod=hashlib.sha256)
+
+
+# A checked row carries each new secret in clear under its key here, beside the column of
+# its stored form; whoever writes the row derives that form (settle_secrets), so a helper
+# process that stores an upload also takes the hashing off the process checking the rows.
+NEW_WEB_PASSWORD = "new_web_password"
+NEW_PHONE_PASSWORD = "new_phone_password"
+NEW_VOICEMAIL_PIN = "new_voicemail_pin"
+
+
+def settle_secrets(row: dict[str, Any], secret_key: bytes) -> None:
+    """Replace the row's new clear secrets by their stored forms, in place."""
+    number = row["number"]
+    if (password := row.pop(NEW_WEB_PASSWORD, None)) is not None:
+        row["web_password_ha1"] = digest_ha1(number, password)
+    if (secret := row.pop(NEW_PHONE_PASSWORD, None)) is not None:
+        row["phone_password_ha1"] = sip_ha1(number, secret)
+    if (pin := row.pop(NEW_VOICEMAIL_PIN, None)) is not None:
+        row["voicemail_pin_digest"] = voicemail_pin_digest(secret_key, number, pin)

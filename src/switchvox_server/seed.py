@@ -73,6 +73,7 @@ from switchvox_server.store.models import (
     VoicemailPinRule,
 )
 from switchvox_server.store.templates import default_settings
+from switchvox_server.store.writer import SessionWriter
 
 DEFAULT_TEMPLATE_ID = 1
 DEFAULT_TEMPLATE_NAME = "Default"
@@ -406,9 +407,10 @@ def _apply(session: Session, seed: Seed, secret_key: bytes, settings: Settings) 
     templates, template_ids = _apply_templates(session, seed.templates)
     admins = _apply_admins(session, seed.admins)
     # The same policy and limits as the upload method: a seed must not get round them.
-    policy = RowPolicy.from_settings(settings, secret_key)
+    policy = RowPolicy.from_settings(settings)
     limit = ExtensionLimit.from_settings(settings)
-    extensions = _apply_extensions(session, seed.extensions, policy, limit)
+    writer = SessionWriter(session, secret_key)
+    extensions = _apply_extensions(session, seed.extensions, policy, limit, writer)
     return SeedSummary(templates, admins, extensions, template_ids)
 
 
@@ -471,6 +473,7 @@ def _apply_extensions(
     extensions: Sequence[ExtensionSeed],
     policy: RowPolicy,
     limit: ExtensionLimit | None,
+    writer: SessionWriter,
 ) -> Counts:
     # One upload per (type, template), as a user of the API would have to make them.
     groups: dict[tuple[ExtensionType, str], list[ExtensionSeed]] = {}
@@ -480,14 +483,14 @@ def _apply_extensions(
     failures: list[str] = []
     for (extension_type, template_name), rows in groups.items():
         template = _template_by_name(session, template_name)
-        options = UploadOptions(extension_type, DupeProcess.REPLACE, template, report_only=False)
+        options = UploadOptions(extension_type, DupeProcess.REPLACE, template)
         # Uploads of at most one batch: should the pipeline ever look up a batch while it
         # writes the previous one (which needs two sessions), the seed's single session,
         # which must see the transaction's own earlier changes, stays safe to share.
         for start in range(0, len(rows), BATCH_SIZE):
             with _csv_file(rows[start : start + BATCH_SIZE]) as source:
                 try:
-                    report = bulk_upload(session, source, options, policy, limit)
+                    report = bulk_upload(session, source, options, policy, limit, writer)
                 except ApiError as error:
                     raise SeedError(
                         f"the {extension_type.display}s with the template {template_name!r}"

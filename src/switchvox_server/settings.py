@@ -28,6 +28,7 @@ class Settings:
     extension_max_length: int = 6
     digest_enabled: bool = True
     strong_phone_passwords: bool = False
+    writer_process: bool = True
 
     @property
     def max_upload_bytes(self) -> int:
@@ -51,6 +52,7 @@ class Settings:
             extension_max_length=_integer(env, "SWITCHVOX_EXTENSION_MAX_LENGTH", 6),
             digest_enabled=_boolean(env, "SWITCHVOX_DIGEST", True),
             strong_phone_passwords=_boolean(env, "SWITCHVOX_STRONG_PHONE_PASSWORDS", False),
+            writer_process=_boolean(env, "SWITCHVOX_WRITER_PROCESS", True),
         )
         if not 1 <= settings.extension_min_length <= settings.extension_max_length:
             raise ConfigurationError(

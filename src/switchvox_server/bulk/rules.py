@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from switchvox_server.bulk.messages import RowMessage
-from switchvox_server.passwords import digest_ha1, sip_ha1, voicemail_pin_digest
+from switchvox_server.passwords import NEW_PHONE_PASSWORD, NEW_VOICEMAIL_PIN, NEW_WEB_PASSWORD
 from switchvox_server.settings import Settings
 from switchvox_server.store.models import ExtensionType, VoicemailPinRule
 
@@ -65,15 +65,13 @@ class RowPolicy:
     extension_min_length: int
     extension_max_length: int
     strong_phone_passwords: bool
-    secret_key: bytes
 
     @classmethod
-    def from_settings(cls, settings: Settings, secret_key: bytes) -> RowPolicy:
+    def from_settings(cls, settings: Settings) -> RowPolicy:
         return cls(
             extension_min_length=settings.extension_min_length,
             extension_max_length=settings.extension_max_length,
             strong_phone_passwords=settings.strong_phone_passwords,
-            secret_key=secret_key,
         )
 
 
@@ -191,7 +189,7 @@ def evaluate(
     password = _secret(cells, "password", errors)
     if isinstance(password, str):
         if 4 <= len(password) <= 32:
-            values["web_password_ha1"] = digest_ha1(number, password)
+            values[NEW_WEB_PASSWORD] = password
         else:
             errors.append(RowMessage.WEB_PASSWORD.format())
     else:
@@ -200,7 +198,7 @@ def evaluate(
         if password is not Cell.INVALID and values["web_password_ha1"] is None:
             errors.append(RowMessage.WEB_PASSWORD.format())
 
-    _apply_voicemail_pin(cells, number, values, errors, policy, voicemail_pin_rule)
+    _apply_voicemail_pin(cells, number, values, errors, voicemail_pin_rule)
     _apply_phone_password(cells, number, extension_type, values, errors, policy)
 
     mac_cell = cells.get("digium_phone_mac_address", "")
@@ -219,13 +217,12 @@ def _apply_voicemail_pin(
     number: str,
     values: dict[str, Any],
     errors: list[str],
-    policy: RowPolicy,
     rule: VoicemailPinRule | None,
 ) -> None:
     pin = _secret(cells, "voicemail_password", errors)
     if isinstance(pin, str):
         if pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 16:
-            values["voicemail_pin_digest"] = voicemail_pin_digest(policy.secret_key, number, pin)
+            values[NEW_VOICEMAIL_PIN] = pin
         else:
             errors.append(RowMessage.VOICEMAIL_PASSWORD.format())
         return
@@ -238,7 +235,7 @@ def _apply_voicemail_pin(
     if rule is VoicemailPinRule.REQUIRED:
         errors.append(RowMessage.VOICEMAIL_PASSWORD_REQUIRED.format())
     elif rule is VoicemailPinRule.EXTENSION and values["voicemail_enabled"]:
-        values["voicemail_pin_digest"] = voicemail_pin_digest(policy.secret_key, number, number)
+        values[NEW_VOICEMAIL_PIN] = number
 
 
 def _apply_phone_password(
@@ -268,7 +265,7 @@ def _apply_phone_password(
     if secret == number:
         errors.append(RowMessage.PHONE_PASSWORD_SAME.format())
     if len(errors) == problems:
-        values["phone_password_ha1"] = sip_ha1(number, secret)
+        values[NEW_PHONE_PASSWORD] = secret
 
 
 def _secret(cells: Mapping[str, str], column: str, errors: list[str]) -> str | Cell:

@@ -30,6 +30,7 @@ from switchvox_server.faults import FAULTS, ApiError
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
 from switchvox_server.store.models import ExtensionType, VoicemailPinRule
+from switchvox_server.store.writer import BatchWriter
 
 BATCH_SIZE = 2000
 
@@ -45,7 +46,6 @@ class UploadOptions:
     extension_type: ExtensionType
     dupe_process: DupeProcess
     template: Mapping[str, Any]
-    report_only: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +76,12 @@ def bulk_upload(
     options: UploadOptions,
     policy: RowPolicy,
     limit: ExtensionLimit | None,
+    writer: BatchWriter | None,
 ) -> BulkReport:
-    """Run the upload in `session` and return its report; raise ApiError on a method fault.
-    The caller commits, or rolls back when this raises; report_only writes nothing."""
+    """Run the upload and return its report; raise ApiError on a method fault.
+
+    Lookups run on `session`; batches are stored through `writer` (none for report_only).
+    The caller commits, or rolls back when this raises."""
     try:
         table = open_csv(source)
     except CsvFormatError:
@@ -86,7 +89,7 @@ def bulk_upload(
     report = BulkReport(int(options.dupe_process), options.extension_type)
     try:
         stored_before = queries.count_extensions(session) if limit is not None else 0
-        _Planner(session, table, options, policy, report).run()
+        _Planner(session, writer, table, options, policy, report).run()
         if report.total == 0:
             raise ApiError(FAULTS.CSV_EMPTY)
         created = report.count(Section.CREATED)
@@ -104,12 +107,14 @@ class _Planner:
     def __init__(
         self,
         session: Session,
+        writer: BatchWriter | None,
         table: CsvTable,
         options: UploadOptions,
         policy: RowPolicy,
         report: BulkReport,
     ) -> None:
         self.session = session
+        self.writer = writer
         self.table = table
         self.options = options
         self.policy = policy
@@ -135,7 +140,12 @@ class _Planner:
             raise ApiError(FAULTS.CSV_FORMAT) from None
 
     def _process(self, batch: list[CsvRecord]) -> None:
-        numbers = {record.cells.get("ext", "").strip() for record in batch}
+        # Only well-formed numbers can exist; anything else (a NUL, say) never reaches SQL.
+        numbers = {
+            number
+            for record in batch
+            if check_extension(number := record.cells.get("ext", "").strip(), self.policy) is None
+        }
         existing = queries.extensions_by_number(self.session, numbers, self.lookup_columns)
         macs = {
             mac
@@ -147,9 +157,8 @@ class _Planner:
         rewrites: list[dict[str, Any]] = []
         for record in batch:
             self._plan(record, existing, mac_owners, inserts, rewrites)
-        if not self.options.report_only:
-            queries.insert_extensions(self.session, inserts)
-            queries.update_extensions(self.session, rewrites)
+        if self.writer is not None:
+            self.writer.write(inserts, rewrites)
 
     def _plan(
         self,

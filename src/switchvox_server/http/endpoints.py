@@ -102,7 +102,9 @@ async def _answer(
         method, parameters = envelope.parse(intake.envelope)
         entry["method"] = method
         handler = registry.resolve(method, principal)
-        context = MethodContext(state.database, state.settings, state.secret_key, cleanup, entry)
+        context = MethodContext(
+            state.database, state.settings, state.secret_key, cleanup, entry, state.writers
+        )
         api_request = ApiRequest(method, parameters, intake.upload, intake.upload_problem)
         result = await run_in_threadpool(handler.handler, api_request, context)
     except ApiError as error:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
+
+from sqlalchemy.orm import Session
 
 from switchvox_server.bulk.report import BulkReport, Section
 from switchvox_server.bulk.rules import RowPolicy, usable_template
@@ -21,11 +26,21 @@ from switchvox_server.settings import Settings
 from switchvox_server.store import queries
 from switchvox_server.store.database import Database
 from switchvox_server.store.models import ExtensionType
+from switchvox_server.store.writer import (
+    BatchWriter,
+    ProcessWriter,
+    SessionWriter,
+    WriterFailed,
+    WriterPool,
+)
 
 METHOD = "switchvox.extensions.phones.bulk.upload"
 REQUIRED = ("extension_type", "dupe_process", "template_account_id")
 # An upload that writes this many rows refreshes the planner's statistics afterwards.
 STATISTICS_REFRESH_ROWS = 1000
+# Files from this size on (about 10,000 rows) are stored by a helper process, when the
+# server keeps them: below it, handing batches over costs more than it saves.
+HELPER_PROCESS_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +72,7 @@ def bulk_upload_method(request: ApiRequest, context: MethodContext) -> Element:
         request.upload,
         parameters,
         request.upload_problem,
+        context.writers,
     )
     context.cleanup.callback(report.close)
     context.log_fields.update({section.value: report.count(section) for section in Section})
@@ -70,57 +86,109 @@ def run_bulk_upload(
     upload: IO[bytes] | None,
     parameters: UploadParameters,
     upload_problem: Fault | None = None,
+    writers: WriterPool | None = None,
 ) -> BulkReport:
     """Run one upload in its own transaction, as the API method does, and return its report;
     raise ApiError for a method fault, having written nothing. `upload_problem` is the fault
     an upload whose file arrived unusable deserves, in its place in the order of checks.
+    With `writers`, a large upload is stored by a helper process (see store.writer).
 
     The one code path of an upload, shared by the API and the `import` command. The caller
     closes the report once it has been rendered.
     """
-    report_only = parameters.report_only
-    # A real upload holds the writer lock for its whole transaction; a report-only one
-    # reads a consistent snapshot and changes nothing.
-    factory = database.sessions if report_only else database.exclusive_sessions
-    with factory() as session:
-        template_id = parameters.template_id
-        template = (
-            queries.template_by_id(session, int(template_id)) if template_id.isdigit() else None
-        )
-        if template is None:
-            raise ApiError(FAULTS.INVALID_TEMPLATE, template_id)
-        if not usable_template(template):
-            raise ApiError(FAULTS.UNUSABLE_TEMPLATE, template_id)
-        if upload_problem is not None:
-            raise ApiError(upload_problem)
-        if upload is None:
-            raise ApiError(FAULTS.UPLOAD_PROBLEM)
-        options = UploadOptions(
-            parameters.extension_type, parameters.dupe_process, template, report_only
-        )
-        report = bulk_upload(
-            session,
-            upload,
-            options,
-            RowPolicy.from_settings(settings, secret_key),
-            ExtensionLimit.from_settings(settings),
-        )
-        try:
-            if report_only:
-                session.rollback()
-            else:
-                session.commit()
-        except BaseException:
-            report.close()
-            raise
-    if not report_only and report.written >= STATISTICS_REFRESH_ROWS:
-        try:
-            with database.sessions.begin() as session:
-                queries.refresh_statistics(session)
-        except BaseException:
-            report.close()
-            raise
+    if writers is not None and not parameters.report_only and _is_large(upload):
+        url = database.engine.url.render_as_string(hide_password=False)
+        helping = _helper_transaction(writers, url, secret_key)
+        with helping as helper, database.sessions() as session:
+            report = _run(session, helper, settings, upload, parameters, upload_problem)
+            _finish(report, lambda: helper.finish(commit=True))
+    elif parameters.report_only:
+        with database.sessions() as session:
+            report = _run(session, None, settings, upload, parameters, upload_problem)
+            _finish(report, session.rollback)
+    else:
+        # The writer lock is held for the whole transaction, from its first statement.
+        with database.exclusive_sessions() as session:
+            writer = SessionWriter(session, secret_key)
+            report = _run(session, writer, settings, upload, parameters, upload_problem)
+            _finish(report, session.commit)
+    if not parameters.report_only and report.written >= STATISTICS_REFRESH_ROWS:
+        _finish(report, lambda: _refresh_statistics(database))
     return report
+
+
+def _run(
+    session: Session,
+    writer: BatchWriter | None,
+    settings: Settings,
+    upload: IO[bytes] | None,
+    parameters: UploadParameters,
+    upload_problem: Fault | None,
+) -> BulkReport:
+    """The checks of the method, in their order, then the pipeline."""
+    template_id = parameters.template_id
+    template = queries.template_by_id(session, int(template_id)) if template_id.isdigit() else None
+    if template is None:
+        raise ApiError(FAULTS.INVALID_TEMPLATE, template_id)
+    if not usable_template(template):
+        raise ApiError(FAULTS.UNUSABLE_TEMPLATE, template_id)
+    if upload_problem is not None:
+        raise ApiError(upload_problem)
+    if upload is None:
+        raise ApiError(FAULTS.UPLOAD_PROBLEM)
+    return bulk_upload(
+        session,
+        upload,
+        UploadOptions(parameters.extension_type, parameters.dupe_process, template),
+        RowPolicy.from_settings(settings),
+        ExtensionLimit.from_settings(settings),
+        writer,
+    )
+
+
+def _finish(report: BulkReport, step: Callable[[], object]) -> None:
+    """Run a last step of the upload; if it fails, the report is never sent, so close it."""
+    try:
+        step()
+    except BaseException:
+        report.close()
+        raise
+
+
+def _refresh_statistics(database: Database) -> None:
+    with database.sessions.begin() as session:
+        queries.refresh_statistics(session)
+
+
+def _is_large(upload: IO[bytes] | None) -> bool:
+    if upload is None:
+        return False
+    size = upload.seek(0, io.SEEK_END)
+    upload.seek(0)
+    return size >= HELPER_PROCESS_BYTES
+
+
+@contextmanager
+def _helper_transaction(
+    writers: WriterPool, database_url: str, secret_key: bytes
+) -> Iterator[ProcessWriter]:
+    """A helper process holding the upload's transaction and the writer lock. The body
+    finishes it on success; on any failure it rolls back, and a broken helper is dropped."""
+    helper = writers.take()
+    try:
+        helper.open(database_url, secret_key)
+        try:
+            yield helper
+        except BaseException:
+            helper.finish(commit=False)
+            raise
+    except WriterFailed:
+        helper.close()
+        raise
+    except BaseException:
+        writers.give_back(helper)
+        raise
+    writers.give_back(helper)
 
 
 def _extension_type(raw: str) -> ExtensionType:

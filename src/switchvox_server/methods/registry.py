@@ -12,6 +12,7 @@ from switchvox_server.protocol.request import ApiRequest
 from switchvox_server.protocol.tree import Element
 from switchvox_server.settings import Settings
 from switchvox_server.store.database import Database
+from switchvox_server.store.writer import WriterPool
 
 
 class Access(Enum):
@@ -40,14 +41,15 @@ class Principal(Enum):
 @dataclass(frozen=True, slots=True)
 class MethodContext:
     """What a handler may use: the store, the settings, the server secret, a place to
-    register clean-ups that must run once the response has been sent, and fields to add to
-    the request's log line (counts, never secrets)."""
+    register clean-ups that must run once the response has been sent, fields to add to the
+    request's log line (counts, never secrets), and the helper processes for large uploads."""
 
     database: Database
     settings: Settings
     secret_key: bytes
     cleanup: ExitStack
     log_fields: dict[str, object] = field(default_factory=dict)
+    writers: WriterPool | None = None
 
 
 Handler = Callable[[ApiRequest, MethodContext], Element]
