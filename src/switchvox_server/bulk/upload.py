@@ -7,6 +7,7 @@ rolls back, so a method fault never leaves anything written.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +34,9 @@ from switchvox_server.store.models import ExtensionType, VoicemailPinRule
 from switchvox_server.store.writer import BatchWriter
 
 BATCH_SIZE = 2000
+# Numbering plans of up to six digits fit a flat array of at most this many rows (about
+# 4 MiB); longer ones are remembered in a dict.
+FLAT_FIRST_ROWS_LIMIT = 2_000_000
 
 
 class DupeProcess(IntEnum):
@@ -101,6 +105,35 @@ def bulk_upload(
     return report
 
 
+class FirstRows:
+    """The row where each well-formed extension number first appears in the file.
+
+    Kept in one flat array indexed by number (by length, then value) rather than in a dict:
+    a dict's hundred thousand small keys, allocated among each row's short-lived objects,
+    pin that memory for the whole upload (30 MiB more for 100,000 rows). Numbering plans too
+    long for a flat array fall back to the dict.
+    """
+
+    def __init__(self, min_length: int, max_length: int) -> None:
+        self._offsets: dict[int, int] = {}
+        size = 0
+        for length in range(min_length, max_length + 1):
+            self._offsets[length] = size
+            size += 10**length
+        self._rows = array("I", [0]) * size if size <= FLAT_FIRST_ROWS_LIMIT else None
+        self._fallback: dict[str, int] = {}
+
+    def first(self, number: str, row: int) -> int:
+        """The first row of `number`: `row` itself, remembered, if it is the first."""
+        if self._rows is None:
+            return self._fallback.setdefault(number, row)
+        index = self._offsets[len(number)] + int(number)
+        first = self._rows[index]
+        if first == 0:
+            self._rows[index] = first = row
+        return first
+
+
 class _Planner:
     """Decides and writes one upload, batch by batch, remembering what the file repeats."""
 
@@ -121,7 +154,7 @@ class _Planner:
         self.report = report
         self.base = template_base(options.template)
         self.pin_rule = VoicemailPinRule(options.template["voicemail_pin_rule"])
-        self.first_row_of_number: dict[str, int] = {}
+        self.first_rows = FirstRows(policy.extension_min_length, policy.extension_max_length)
         self.first_row_of_mac: dict[str, int] = {}
         self.created_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         # Only an update merges the row into what is stored; skip and replace need only to
@@ -175,9 +208,7 @@ class _Planner:
             errors.append(RowMessage.CELL_COUNT.format(record.cell_count, self.table.header_width))
         if problem := check_extension(number, self.policy):
             errors.append(problem)
-        elif (first := self.first_row_of_number.setdefault(number, record.row_number)) != (
-            record.row_number
-        ):
+        elif (first := self.first_rows.first(number, record.row_number)) != (record.row_number):
             errors.append(RowMessage.EXTENSION_REPEATED.format(number, first))
             self._fail(cells, errors)
             return

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 # Every bulk writer takes this PostgreSQL advisory lock for its transaction, so uploads
 # from any number of server processes apply one after another and never race on a number.
@@ -72,6 +73,10 @@ def _take_writer_lock(connection: Connection) -> None:
 
 def alembic_config(url: str) -> Config:
     """The Alembic configuration for the migrations shipped with the package."""
+    # Imported here: the helper process that stores large uploads never migrates, and
+    # Alembic would add a tenth to its memory.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_migrations_path()))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -80,6 +85,8 @@ def alembic_config(url: str) -> Config:
 
 def migrate(database: Database) -> None:
     """Bring the schema up to the newest revision, on the application's own engine."""
+    from alembic import command
+
     config = alembic_config(database.engine.url.render_as_string(hide_password=False))
     # The writer lock keeps two processes starting at once from migrating side by side.
     with database.engine.execution_options(exclusive_writer=True).begin() as connection:
