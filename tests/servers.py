@@ -21,7 +21,7 @@ from lxml import etree
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
-from switchvox_server.store.database import BULK_WRITE_LOCK_KEY
+from switchvox_server.store.driver import BULK_WRITE_LOCK_KEY
 from tests.conftest import ADMIN_PASSWORD, free_port
 from tests.helpers import BULK_UPLOAD, SECTIONS, request_xml
 

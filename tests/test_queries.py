@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import select, text
 from starlette.testclient import TestClient
 
+from switchvox_server.passwords import digest_ha1, sip_ha1, voicemail_pin_digest
 from switchvox_server.store import queries
+from switchvox_server.store.writer import SessionWriter, creation_time
 from tests.helpers import section, upload
 
 
@@ -37,26 +39,50 @@ def new_row(number: str, **changes: Any) -> dict[str, Any]:
 
 
 def test_bulk_insert_keeps_every_value_exactly(client: TestClient) -> None:
-    """Inserted rows read back unchanged: quotes, tabs, backslashes, NULL, booleans, dates."""
+    """Inserted rows read back unchanged (quotes, tabs, backslashes, NULL, booleans), all
+    stamped with the upload's creation time."""
     database = client.app.state.database  # type: ignore[attr-defined]
     rows = [new_row("801"), new_row("802", mac_address="000FD3AABB01", can_dial_from_ivr=True)]
+    expected = [dict(row) for row in rows]
+    before = creation_time()
     with database.sessions.begin() as session:
-        queries.insert_extensions(session, rows)
+        SessionWriter(session, b"key").write(rows, [])
     with database.sessions() as session:
         stored = queries.extensions_by_number(session, {"801", "802"})
-    for row in rows:
+    for row in expected:
         kept = {name: stored[row["number"]][name] for name in row if name != "date_created"}
         assert kept == {name: value for name, value in row.items() if name != "date_created"}
     with database.engine.connect() as connection:
         dates = connection.execute(select(queries.EXTENSIONS.c.date_created)).scalars().all()
-    assert dates == [datetime(2026, 1, 2, 3, 4, 5)] * 2
+    assert dates[0] == dates[1]
+    assert before <= dates[0] <= creation_time()
+
+
+def test_new_secrets_are_stored_only_in_their_derived_forms(client: TestClient) -> None:
+    """A row's new clear secrets become the HA1s and the keyed PIN digest; no clear value
+    is stored."""
+    database = client.app.state.database  # type: ignore[attr-defined]
+    row = new_row(
+        "801",
+        new_web_password="webpass1",
+        new_phone_password="sipsecret",
+        new_voicemail_pin="1234",
+    )
+    with database.sessions.begin() as session:
+        SessionWriter(session, b"key").write([row], [])
+    with database.sessions() as session:
+        stored = queries.extensions_by_number(session, {"801"})["801"]
+    assert stored["web_password_ha1"] == digest_ha1("801", "webpass1")
+    assert stored["phone_password_ha1"] == sip_ha1("801", "sipsecret")
+    assert stored["voicemail_pin_digest"] == voicemail_pin_digest(b"key", "801", "1234")
+    assert not {"webpass1", "sipsecret", "1234"} & {str(value) for value in stored.values()}
 
 
 def test_identity_lookup_returns_only_identity(client: TestClient) -> None:
     """A lookup with the identity columns carries the number and account id, nothing else."""
     database = client.app.state.database  # type: ignore[attr-defined]
     with database.sessions.begin() as session:
-        queries.insert_extensions(session, [new_row("801")])
+        SessionWriter(session, b"key").write([new_row("801")], [])
     with database.sessions() as session:
         found = queries.extensions_by_number(session, {"801", "999"}, queries.IDENTITY_COLUMNS)
     assert list(found) == ["801"]

@@ -105,14 +105,14 @@ def test_a_batch_the_database_refuses_rolls_everything_back(database_url: str) -
     }
     writer = ProcessWriter()
     try:
-        writer.open(database_url, b"secret")
+        writer.open(database, b"secret")
         writer.write([good, {**good, "number": "501"}], [])
         writer.write([{**good, "number": "500"}], [])  # the number is taken: refused
         with pytest.raises(WriterFailed, match="storing a batch failed"):
             writer.finish(commit=True)
         with database.sessions() as session:
             assert queries.count_extensions(session) == 0
-        writer.open(database_url, b"secret")
+        writer.open(database, b"secret")
         writer.write([good], [])
         writer.finish(commit=True)
         with database.sessions() as session:

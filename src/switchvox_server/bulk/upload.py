@@ -10,7 +10,6 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import IntEnum
 from itertools import islice
 from typing import IO, Any
@@ -156,7 +155,6 @@ class _Planner:
         self.pin_rule = VoicemailPinRule(options.template["voicemail_pin_rule"])
         self.first_rows = FirstRows(policy.extension_min_length, policy.extension_max_length)
         self.first_row_of_mac: dict[str, int] = {}
-        self.created_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         # Only an update merges the row into what is stored; skip and replace need only to
         # know which extensions exist (and, to replace, their account ids).
         self.lookup_columns = (
@@ -234,7 +232,6 @@ class _Planner:
             self._fail(cells, errors)
             return
         if stored is None:
-            values["date_created"] = self.created_at
             inserts.append(values)
             section = Section.CREATED
         else:

@@ -97,8 +97,7 @@ def run_bulk_upload(
     closes the report once it has been rendered.
     """
     if writers is not None and not parameters.report_only and _is_large(upload):
-        url = database.engine.url.render_as_string(hide_password=False)
-        helping = _helper_transaction(writers, url, secret_key)
+        helping = _helper_transaction(writers, database, secret_key)
         with helping as helper, database.sessions() as session:
             report = _run(session, helper, settings, upload, parameters, upload_problem)
             _finish(report, lambda: helper.finish(commit=True))
@@ -170,13 +169,13 @@ def _is_large(upload: IO[bytes] | None) -> bool:
 
 @contextmanager
 def _helper_transaction(
-    writers: WriterPool, database_url: str, secret_key: bytes
+    writers: WriterPool, database: Database, secret_key: bytes
 ) -> Iterator[ProcessWriter]:
     """A helper process holding the upload's transaction and the writer lock. The body
     finishes it on success; on any failure it rolls back, and a broken helper is dropped."""
     helper = writers.take()
     try:
-        helper.open(database_url, secret_key)
+        helper.open(database, secret_key)
         try:
             yield helper
         except BaseException:

@@ -12,13 +12,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from switchvox_server.store.driver import ConnectionSpec, begin_exclusive, configure_sqlite
+
 if TYPE_CHECKING:
     from alembic.config import Config
-
-# Every bulk writer takes this PostgreSQL advisory lock for its transaction, so uploads
-# from any number of server processes apply one after another and never race on a number.
-BULK_WRITE_LOCK_KEY = 0x5356_0001
-SQLITE_BUSY_TIMEOUT_MS = 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,27 +45,29 @@ def open_database(url: str) -> Database:
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    # pysqlite's own transaction handling begins transactions late and never with
-    # IMMEDIATE; SQLAlchemy's documented recipe hands that job to the "begin" event.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
+        configure_sqlite(dbapi_connection)
 
 
 def _take_writer_lock(connection: Connection) -> None:
-    exclusive = bool(connection.get_execution_options().get("exclusive_writer"))
-    if connection.dialect.name == "sqlite":
-        # IMMEDIATE takes the write lock now, so a bulk upload never fails half-way on
-        # SQLITE_BUSY when it first writes; readers carry on under WAL.
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if exclusive else "BEGIN")
-    elif exclusive and connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({BULK_WRITE_LOCK_KEY})")
+    # The "begin" event of SQLAlchemy's documented pysqlite recipe: SQLite transactions
+    # are begun here, and an exclusive writer takes the writer lock as it begins.
+    dialect = connection.dialect.name
+    if connection.get_execution_options().get("exclusive_writer"):
+        begin_exclusive(connection.connection.driver_connection, dialect)
+    elif dialect == "sqlite":
+        connection.exec_driver_sql("BEGIN")
+
+
+def connection_spec(database: Database) -> ConnectionSpec:
+    """How a helper process opens its own DB-API connection to this store."""
+    dialect = database.engine.dialect
+    assert dialect.dbapi is not None
+    args, kwargs = dialect.create_connect_args(database.engine.url)
+    # SQLAlchemy's own adapters for psycopg: the helper's plain values need none.
+    kwargs.pop("context", None)
+    return ConnectionSpec(dialect.name, dialect.dbapi.__name__, tuple(args), dict(kwargs))
 
 
 def alembic_config(url: str) -> Config:

@@ -4,12 +4,14 @@ transaction."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Column, Table, bindparam, func, insert, select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from switchvox_server.store.bulk_writes import BulkStatements
 from switchvox_server.store.models import Extension, Template
 
 EXTENSIONS = cast(Table, Extension.__table__)
@@ -63,87 +65,39 @@ def owners_of_macs(session: Session, macs: Collection[str]) -> dict[str, str]:
 
 # Every column an inserted row supplies: all but the generated account id.
 INSERTED_COLUMNS = tuple(column.name for column in EXTENSIONS.columns)[1:]
-_DATE_INDEX = INSERTED_COLUMNS.index("date_created")
-
-
-def insert_extensions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert new extensions in one bulk operation: COPY on PostgreSQL, several times faster
-    than any INSERT, and the driver's executemany elsewhere."""
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    date_processor = EXTENSIONS.c.date_created.type.dialect_impl(dialect).bind_processor(dialect)
-    dates: dict[Any, Any] = {}
-
-    def values(row: Mapping[str, Any]) -> list[Any]:
-        cells = [row[name] for name in INSERTED_COLUMNS]
-        if date_processor is not None:
-            # Every row of an upload shares its date: convert it once.
-            date = cells[_DATE_INDEX]
-            if date not in dates:
-                dates[date] = date_processor(date)
-            cells[_DATE_INDEX] = dates[date]
-        return cells
-
-    if dialect.name == "postgresql":
-        columns = ", ".join(INSERTED_COLUMNS)
-        with (
-            _driver(connection).cursor() as cursor,
-            cursor.copy(f"COPY extensions ({columns}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(values(row))
-        return
-    statement = insert(EXTENSIONS).compile(dialect=dialect, column_keys=list(INSERTED_COLUMNS))
-    assert statement.positiontup == list(INSERTED_COLUMNS), "a positional driver is expected"
-    _executemany(connection, str(statement), [values(row) for row in rows])
-
-
 # The number never changes on replace or update, and leaving it out of the SET list spares
 # its unique index a rewrite per row.
 REWRITTEN_COLUMNS = tuple(
     column for column in STORED_COLUMNS if column.name not in {"account_id", "number"}
 )
-_UPDATE_BY_ACCOUNT = (
+_REWRITE_BY_ACCOUNT = (
     update(EXTENSIONS)
     .where(EXTENSIONS.c.account_id == bindparam("stored_account_id"))
     .values({column.name: bindparam(column.name) for column in REWRITTEN_COLUMNS})
 )
 
 
-def update_extensions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Rewrite stored extensions by account id with the driver's executemany.
-
-    Each row carries `stored_account_id` and every column of REWRITTEN_COLUMNS, all plain
-    values that any driver takes as they are.
-    """
-    if not rows:
-        return
-    connection = session.connection()
-    statement = _UPDATE_BY_ACCOUNT.compile(dialect=connection.dialect)
-    if statement.positional:
-        order = statement.positiontup or []
-        _executemany(connection, str(statement), [[row[name] for name in order] for row in rows])
+def bulk_statements(dialect: Dialect, created_at: datetime) -> BulkStatements:
+    """The statements of an upload's bulk writes, compiled for `dialect`; new rows are
+    created at `created_at`. Rewritten rows carry `stored_account_id` and every column of
+    REWRITTEN_COLUMNS."""
+    date_type = EXTENSIONS.c.date_created.type.dialect_impl(dialect)
+    to_driver = date_type.bind_processor(dialect)
+    rewrite = _REWRITE_BY_ACCOUNT.compile(dialect=dialect)
+    if dialect.name == "postgresql":
+        insert_sql = f"COPY extensions ({', '.join(INSERTED_COLUMNS)}) FROM STDIN"
     else:
-        _executemany(connection, str(statement), rows)
-
-
-def _driver(connection: Connection) -> Any:
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    return driver
-
-
-def _executemany(connection: Connection, sql: str, parameters: Sequence[Any]) -> None:
-    """Run `sql` once per parameter set through the driver itself, in the connection's
-    transaction. For bulk writes SQLAlchemy's per-row parameter processing costs as much as
-    the database's own work, and these values need none."""
-    cursor = _driver(connection).cursor()
-    try:
-        cursor.executemany(sql, parameters)
-    finally:
-        cursor.close()
+        compiled = insert(EXTENSIONS).compile(dialect=dialect, column_keys=list(INSERTED_COLUMNS))
+        assert compiled.positiontup == list(INSERTED_COLUMNS), "a positional driver is expected"
+        insert_sql = str(compiled)
+    return BulkStatements(
+        copy=dialect.name == "postgresql",
+        insert_sql=insert_sql,
+        insert_columns=INSERTED_COLUMNS,
+        rewrite_sql=str(rewrite),
+        rewrite_order=tuple(rewrite.positiontup or ()) if rewrite.positional else None,
+        created_at=created_at if to_driver is None else to_driver(created_at),
+    )
 
 
 def refresh_statistics(session: Session) -> None:

@@ -1,15 +1,12 @@
 """Where an upload's writes go: its own session, or a helper process.
 
-A large upload spends about as long storing its rows as reading and checking them, and one
-Python process cannot do both at once: the insert holds the interpreter for most of its
-work. A `ProcessWriter` hands each batch to a helper process that holds the upload's
-transaction and the writer lock, so the database stores one batch while this process checks
-the next, on the machine's second core. The rows it writes never need to be read back
-during the upload (repeats within a file are caught before any lookup), so lookups run on
-an ordinary session here.
-
-Run as `python -m switchvox_server.store.writer`, this module is the helper: it reads pickled
-messages on standard input and answers on standard output.
+A large upload spends about as long storing its rows (and hashing their secrets) as reading
+and checking them, and one Python process cannot do both at once. A `ProcessWriter` hands
+each batch to a helper process (`switchvox_server.store.helper`) that holds the upload's
+transaction and the writer lock, so the database stores one batch while this process
+checks the next, on the machine's second core. The rows it writes never need to be read
+back during the upload (repeats within a file are caught before any lookup), so lookups run
+on an ordinary session here.
 """
 
 from __future__ import annotations
@@ -18,16 +15,15 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import IO, Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from switchvox_server.faults import SwitchvoxServerError
-from switchvox_server.passwords import settle_secrets
-from switchvox_server.store import queries
-
-Rows = Sequence[dict[str, Any]]
+from switchvox_server.store.bulk_writes import BulkStatements, Rows, write_rows
+from switchvox_server.store.database import Database, connection_spec
+from switchvox_server.store.queries import bulk_statements
 
 
 class WriterFailed(SwitchvoxServerError):
@@ -40,19 +36,27 @@ class BatchWriter(Protocol):
     def write(self, inserts: Rows, rewrites: Rows) -> None: ...
 
 
+def creation_time() -> datetime:
+    """The creation time of an upload's new rows: now, in UTC, to the second."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
 class SessionWriter:
-    """Writes on a session: derives the stored forms of the rows' new secrets, then stores
-    the rows."""
+    """Writes on the upload's own session, in this process."""
 
     def __init__(self, session: Session, secret_key: bytes) -> None:
         self._session = session
         self._secret_key = secret_key
+        self._statements: BulkStatements | None = None
 
     def write(self, inserts: Rows, rewrites: Rows) -> None:
-        for row in (*inserts, *rewrites):
-            settle_secrets(row, self._secret_key)
-        queries.insert_extensions(self._session, inserts)
-        queries.update_extensions(self._session, rewrites)
+        if not (inserts or rewrites):
+            return
+        connection = self._session.connection()
+        if self._statements is None:
+            self._statements = bulk_statements(connection.dialect, creation_time())
+        driver = connection.connection.driver_connection
+        write_rows(driver, self._statements, inserts, rewrites, self._secret_key)
 
 
 class ProcessWriter:
@@ -65,7 +69,7 @@ class ProcessWriter:
 
     def __init__(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__],
+            [sys.executable, "-m", "switchvox_server.store.helper"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -78,13 +82,14 @@ class ProcessWriter:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def open(self, database_url: str, secret_key: bytes) -> None:
-        self._send(("open", database_url, secret_key))
+    def open(self, database: Database, secret_key: bytes) -> None:
+        statements = bulk_statements(database.engine.dialect, creation_time())
+        self._send(("open", connection_spec(database), statements, secret_key))
         self._expect("ready")
 
     def write(self, inserts: Rows, rewrites: Rows) -> None:
         if inserts or rewrites:
-            self._send(("write", list(inserts), list(rewrites)))
+            self._send(("write", inserts, rewrites))
 
     def finish(self, *, commit: bool) -> None:
         """Commit (or roll back) in the helper; WriterFailed if a batch could not be stored."""
@@ -105,7 +110,7 @@ class ProcessWriter:
         try:
             pickle.dump(message, self._inbox, protocol=pickle.HIGHEST_PROTOCOL)
             self._inbox.flush()
-        except (BrokenPipeError, OSError) as error:
+        except OSError as error:
             raise WriterFailed(f"the writer process is gone ({error})") from None
 
     def _expect(self, kind: str) -> None:
@@ -120,8 +125,8 @@ class ProcessWriter:
 
 
 class WriterPool:
-    """Helper processes kept ready between uploads: starting one costs about as much as it
-    saves on a large upload, so one is started ahead and reused."""
+    """Helper processes kept ready between uploads: starting one takes a large part of
+    what it saves, so one is started ahead and reused."""
 
     def __init__(self) -> None:
         self._idle: list[ProcessWriter] = []
@@ -151,55 +156,3 @@ class WriterPool:
             idle, self._idle = self._idle, []
         for writer in idle:
             writer.close()
-
-
-def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
-    """The helper's loop: one upload after another, until its input closes."""
-    from switchvox_server.store.database import open_database
-
-    def answer(kind: str, failure: str | None = None) -> None:
-        pickle.dump((kind, failure), outbox, protocol=pickle.HIGHEST_PROTOCOL)
-        outbox.flush()
-
-    while True:
-        try:
-            _, database_url, secret_key = pickle.load(inbox)
-        except EOFError:
-            return
-        database = open_database(database_url)
-        try:
-            with database.exclusive_sessions() as session:
-                session.connection()  # begins the transaction: takes the writer lock now
-                answer("ready")
-                outcome = _store(SessionWriter(session, secret_key), inbox)
-                if outcome is None:
-                    return  # the parent is gone: leaving the block rolls back
-                commit, failure = outcome
-                if commit and failure is None:
-                    session.commit()
-                else:
-                    session.rollback()
-                answer("finished", failure)
-        finally:
-            database.dispose()
-
-
-def _store(writer: SessionWriter, inbox: IO[bytes]) -> tuple[bool, str | None] | None:
-    """Apply batches until told to finish: (commit?, failure), or None if the input closed."""
-    failure: str | None = None
-    while True:
-        try:
-            message = pickle.load(inbox)
-        except EOFError:
-            return None
-        if message[0] == "finish":
-            return bool(message[1]), failure
-        if failure is None:
-            try:
-                writer.write(message[1], message[2])
-            except Exception as error:  # reported at finish; the transaction rolls back
-                failure = f"storing a batch failed: {type(error).__name__}: {error}"
-
-
-if __name__ == "__main__":
-    _serve(sys.stdin.buffer, sys.stdout.buffer)
