@@ -8,12 +8,15 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
 from sqlalchemy import create_engine, make_url, text
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from switchvox_server.app import create_app
@@ -103,12 +106,11 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def live_server(settings: Settings) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
+@contextmanager
+def serving(app: Starlette, port: int, **options: Any) -> Iterator[None]:
+    """Serve `app` with uvicorn on 127.0.0.1:`port` in a thread while the block runs."""
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -118,6 +120,16 @@ def live_server(settings: Settings) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port; yields its base URL."""
+    port = free_port()
+    with serving(create_app(settings), port):
+        yield f"http://127.0.0.1:{port}"

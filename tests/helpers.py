@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
+
 from lxml import etree
 from starlette.testclient import TestClient
 
+from tests.conftest import ADMIN_PASSWORD, FIXTURES
+
 BULK_UPLOAD = "switchvox.extensions.phones.bulk.upload"
+# The method page's example as curl's own multipart: the request part, then the CSV.
+EXAMPLE_FORM = (
+    "--form",
+    f"request=@{FIXTURES / 'example_request.xml'}",
+    "--form",
+    f"csv_file=@{FIXTURES / 'example.csv'};type=image/jpeg",
+)
 SECTIONS = ("create_failed", "created", "replaced", "updated", "skipped")
 
 
@@ -70,3 +81,27 @@ def fault(response: etree._Element) -> tuple[int, str]:
     assert len(errors) == 1, etree.tostring(response)
     assert response.find("result") is None
     return int(errors[0].get("code", "0")), errors[0].get("message", "")
+
+
+def curl(url: str, *arguments: str, user: str = f"admin:{ADMIN_PASSWORD}") -> tuple[int, bytes]:
+    """Run curl against a test server (never through a proxy); (HTTP status, body)."""
+    completed = subprocess.run(
+        [
+            "curl",
+            "--silent",
+            "--show-error",
+            "--noproxy",
+            "*",
+            "--user",
+            user,
+            "--write-out",
+            "\n%{http_code}",
+            *arguments,
+            url,
+        ],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    body, _, status = completed.stdout.rpartition(b"\n")
+    return int(status), body

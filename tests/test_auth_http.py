@@ -6,7 +6,6 @@ import base64
 import hashlib
 import re
 import secrets
-import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -17,7 +16,7 @@ from lxml import etree
 from switchvox_server.http.digest import NonceAuthority
 from switchvox_server.settings import Settings
 from tests.conftest import ADMIN_PASSWORD, FIXTURES
-from tests.helpers import BULK_UPLOAD, canonical, fault, request_xml
+from tests.helpers import BULK_UPLOAD, EXAMPLE_FORM, canonical, curl, fault, request_xml
 
 REALM = "switchvox_api_auth"
 DIGEST_CHALLENGE = re.compile(
@@ -133,32 +132,9 @@ def fault_of(response: httpx2.Response) -> tuple[int, str]:
     return fault(etree.fromstring(response.content))
 
 
-def curl(live_server: str, *auth: str) -> tuple[bytes, bytes]:
+def curl_example(live_server: str, *auth: str) -> tuple[int, bytes]:
     """Post the example with curl's own multipart and auth code; (status, body)."""
-    result = subprocess.run(
-        [
-            "curl",
-            "--silent",
-            "--show-error",
-            "--noproxy",
-            "*",
-            *auth,
-            "--user",
-            f"admin:{ADMIN_PASSWORD}",
-            "--form",
-            f"request=@{FIXTURES / 'example_request.xml'}",
-            "--form",
-            f"csv_file=@{FIXTURES / 'example.csv'}",
-            "--write-out",
-            "\n%{http_code}",
-            f"{live_server}/xml",
-        ],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    )
-    body, _, status = result.stdout.rpartition(b"\n")
-    return status, body
+    return curl(f"{live_server}/xml", *auth, *EXAMPLE_FORM)
 
 
 # --- clients as they are ---------------------------------------------------------------
@@ -166,15 +142,15 @@ def curl(live_server: str, *auth: str) -> tuple[bytes, bytes]:
 
 def test_curl_digest_gets_the_documented_report(live_server: str) -> None:
     """`curl --digest` answers the server's challenge and gets the documented report."""
-    status, body = curl(live_server, "--digest")
-    assert status == b"200", body
+    status, body = curl_example(live_server, "--digest")
+    assert status == 200, body
     assert canonical(body) == canonical(EXPECTED_REPORT)
 
 
 def test_curl_basic_gets_the_documented_report(live_server: str) -> None:
     """`curl --basic` sends its credentials up front and gets the documented report."""
-    status, body = curl(live_server, "--basic")
-    assert status == b"200", body
+    status, body = curl_example(live_server, "--basic")
+    assert status == 200, body
     assert canonical(body) == canonical(EXPECTED_REPORT)
 
 
@@ -342,8 +318,8 @@ def test_digest_off_refuses_digest_and_accepts_basic(http: httpx2.Client) -> Non
 @DIGEST_OFF
 def test_digest_off_curl_basic_still_works(live_server: str) -> None:
     """With SWITCHVOX_DIGEST off, `curl --basic` still gets the documented report."""
-    status, body = curl(live_server, "--basic")
-    assert status == b"200", body
+    status, body = curl_example(live_server, "--basic")
+    assert status == 200, body
     assert canonical(body) == canonical(EXPECTED_REPORT)
 
 

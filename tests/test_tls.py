@@ -5,21 +5,18 @@ from __future__ import annotations
 import ipaddress
 import ssl
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
 import pytest
-import uvicorn
 from cryptography import x509
 
 from switchvox_server.app import create_app
 from switchvox_server.settings import Settings
 from switchvox_server.tls import write_self_signed
-from tests.conftest import ADMIN_PASSWORD, FIXTURES, free_port
+from tests.conftest import ADMIN_PASSWORD, FIXTURES, free_port, serving
 from tests.helpers import canonical
 
 EXPECTED_REPORT = (FIXTURES / "example_report.xml").read_bytes()
@@ -40,26 +37,9 @@ def tls_server(settings: Settings, tmp_path: Path) -> Iterator[TlsServer]:
     """The app served by uvicorn over HTTPS on a free loopback port."""
     certfile, keyfile = write_self_signed(tmp_path / "tls")
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        ssl_certfile=str(certfile),
-        ssl_keyfile=str(keyfile),
-        log_level="warning",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the HTTPS test server did not start")
-        time.sleep(0.02)
-    yield TlsServer(port, certfile)
-    server.should_exit = True
-    thread.join(timeout=30)
+    app = create_app(settings)
+    with serving(app, port, ssl_certfile=str(certfile), ssl_keyfile=str(keyfile)):
+        yield TlsServer(port, certfile)
 
 
 def test_certificate_names_every_host_and_the_key_is_private(tmp_path: Path) -> None:

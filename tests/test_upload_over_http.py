@@ -9,32 +9,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from tests.conftest import ADMIN_PASSWORD, FIXTURES
-from tests.helpers import canonical, section
+from tests.conftest import FIXTURES
+from tests.helpers import EXAMPLE_FORM, canonical, curl, section
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-
-
-def curl(url: str, *arguments: str) -> tuple[int, bytes]:
-    """Run curl against the live server; returns the HTTP status and the body."""
-    completed = subprocess.run(
-        [
-            "curl",
-            "--silent",
-            "--show-error",
-            "--user",
-            f"admin:{ADMIN_PASSWORD}",
-            "--write-out",
-            "\n%{http_code}",
-            *arguments,
-            url,
-        ],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    )
-    body, _, status = completed.stdout.rpartition(b"\n")
-    return int(status), body
 
 
 def request_file(tmp_path: Path, **parameters: object) -> Path:
@@ -49,12 +27,7 @@ def request_file(tmp_path: Path, **parameters: object) -> Path:
 
 def test_documented_example_with_curl(live_server: str) -> None:
     """curl -F request=@… -F csv_file=@… gets the method page's report, then skips on repost."""
-    arguments = (
-        "-F",
-        f"request=@{FIXTURES / 'example_request.xml'}",
-        "-F",
-        f"csv_file=@{FIXTURES / 'example.csv'};type=image/jpeg",
-    )
+    arguments = EXAMPLE_FORM
     status, body = curl(f"{live_server}/xml", *arguments)
     assert status == 200
     assert canonical(body) == canonical((FIXTURES / "example_report.xml").read_bytes())

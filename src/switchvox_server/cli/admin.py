@@ -32,25 +32,25 @@ def add_parser(commands: Commands) -> None:
         choices=[level.value for level in AccessLevel],
         help="full: every method; read_only: reading methods only",
     )
-    add.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from the first line of standard input instead of prompting",
-    )
+    _password_option(add)
     add.set_defaults(run=_add)
     listing = actions.add_parser("list", help="show every admin and its access")
     listing.set_defaults(run=_list)
     passwd = actions.add_parser("passwd", help="set a new password for an admin account")
     passwd.add_argument("name")
-    passwd.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from the first line of standard input instead of prompting",
-    )
+    _password_option(passwd)
     passwd.set_defaults(run=_passwd)
     remove = actions.add_parser("remove", help="delete an admin account")
     remove.add_argument("name")
     remove.set_defaults(run=_remove)
+
+
+def _password_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting",
+    )
 
 
 def _add(arguments: argparse.Namespace, settings: Settings) -> int:
