@@ -86,8 +86,5 @@ class MethodRegistry:
             raise ApiError(FAULTS.PERMISSION_DENIED, name)
         return method
 
-    def names(self) -> list[str]:
-        return sorted(self._methods)
-
 
 registry = MethodRegistry()
