@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,3 +121,16 @@ def test_a_batch_the_database_refuses_rolls_everything_back(database_url: str) -
     finally:
         writer.close()
         database.dispose()
+
+
+def test_in_memory_databases_are_never_handed_to_a_helper(tmp_path: Path) -> None:
+    """Another process cannot reach an in-memory SQLite database, so it gets no helper."""
+    from switchvox_server.store.database import open_database, shared_between_processes
+
+    memory, file = open_database("sqlite://"), open_database(f"sqlite:///{tmp_path / 'a.db'}")
+    try:
+        assert not shared_between_processes(memory)
+        assert shared_between_processes(file)
+    finally:
+        memory.dispose()
+        file.dispose()

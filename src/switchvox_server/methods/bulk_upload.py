@@ -24,7 +24,7 @@ from switchvox_server.protocol.request import ApiRequest
 from switchvox_server.protocol.tree import Element
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
-from switchvox_server.store.database import Database
+from switchvox_server.store.database import Database, shared_between_processes
 from switchvox_server.store.models import ExtensionType
 from switchvox_server.store.writer import (
     BatchWriter,
@@ -96,7 +96,7 @@ def run_bulk_upload(
     The one code path of an upload, shared by the API and the `import` command. The caller
     closes the report once it has been rendered.
     """
-    if writers is not None and not parameters.report_only and _is_large(upload):
+    if writers is not None and _worth_a_helper(database, upload, parameters):
         helping = _helper_transaction(writers, database, secret_key)
         with helping as helper, database.sessions() as session:
             report = _run(session, helper, settings, upload, parameters, upload_problem)
@@ -159,8 +159,11 @@ def _refresh_statistics(database: Database) -> None:
         queries.refresh_statistics(session)
 
 
-def _is_large(upload: IO[bytes] | None) -> bool:
-    if upload is None:
+def _worth_a_helper(
+    database: Database, upload: IO[bytes] | None, parameters: UploadParameters
+) -> bool:
+    """A real upload, large enough, to a store another process can reach."""
+    if upload is None or parameters.report_only or not shared_between_processes(database):
         return False
     size = upload.seek(0, io.SEEK_END)
     upload.seek(0)

@@ -60,6 +60,13 @@ def _take_writer_lock(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def shared_between_processes(database: Database) -> bool:
+    """Whether another process opening the same URL reaches the same data: not so for an
+    in-memory SQLite database."""
+    url = database.engine.url
+    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+
+
 def connection_spec(database: Database) -> ConnectionSpec:
     """How a helper process opens its own DB-API connection to this store."""
     dialect = database.engine.dialect
