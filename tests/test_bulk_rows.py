@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from switchvox_server.app import create_app
 from switchvox_server.bulk.messages import RowMessage
-from tests.helpers import errors_of, section, upload
+from switchvox_server.settings import Settings
+from tests.conftest import free_port, serving
+from tests.helpers import CurlClient, errors_of, section, upload
 
 HEADER = "ext,fname,lname,email,password,voicemail_password,phone_password"
 GOOD = "Ann,Lee,ann@test.com,webpass1,1234,sipsecret"
+
+
+@pytest.fixture(params=["asgi", "curl"])
+def client(
+    request: pytest.FixtureRequest,
+    make_client: Callable[..., TestClient],
+    settings: Settings,
+    tmp_path: Path,
+) -> Iterator[TestClient | CurlClient]:
+    """Each test runs twice: in-process, and against a live server with requests built by
+    curl."""
+    if request.param == "asgi":
+        yield make_client()
+        return
+    app = create_app(settings)
+    port = free_port()
+    with serving(app, port):
+        yield CurlClient(app, f"http://127.0.0.1:{port}", tmp_path)
 
 
 def row(number: str, cells: str = GOOD) -> str:
