@@ -1,4 +1,4 @@
-"""Benchmark of `switchvox.extensions.phones.bulk.upload` (SPEC §5).
+"""Benchmark of `switchvox.extensions.phones.bulk.upload` (docs/csv.md).
 
 Prints figures; asserts nothing. All traffic goes to 127.0.0.1.
 

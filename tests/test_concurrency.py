@@ -1,4 +1,4 @@
-"""Uploads racing each other through server processes (SPEC §5 "Consistency"): no number or
+"""Uploads racing each other through server processes: no number or
 MAC is created twice, no write is lost, nobody gets a 500, and reads are not held up."""
 
 from __future__ import annotations

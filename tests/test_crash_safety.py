@@ -1,4 +1,4 @@
-"""A server killed in the middle of an upload (SPEC §5: one upload is one transaction):
+"""A server killed in the middle of an upload (one upload is one transaction):
 nothing of the upload is stored, and a new server on the same database serves at once.
 
 When to kill: not after a guessed delay, which would be too early on a slow machine and too

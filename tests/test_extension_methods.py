@@ -1,4 +1,4 @@
-"""`switchvox.extensions.getInfo` and `switchvox.extensions.search` over HTTP (SPEC §6)."""
+"""`switchvox.extensions.getInfo` and `switchvox.extensions.search` over HTTP (docs/methods.md)."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def sort_key(field: str, row: dict[str, str]) -> tuple[str, int, str]:
 
 
 def test_get_info_by_extension_lists_every_attribute_in_order(client: TestClient) -> None:
-    """getInfo by number answers the requested extensions with the attributes of §6 in order."""
+    """getInfo by number answers the requested extensions, documented attributes in order."""
     populate(client)
     response = call(client, GET_INFO, extensions=listed("extension", ["1000", "301"]))
     assert numbers(response) == ["1000", "301"]
@@ -245,7 +245,7 @@ def test_get_info_reports_every_bad_item(client: TestClient) -> None:
 
 
 def test_no_secret_is_ever_answered(client: TestClient) -> None:
-    """getInfo and search answer exactly the §6 attributes: no password, PIN or hash."""
+    """getInfo and search answer exactly the documented attributes: no password, PIN or hash."""
     populate(client)
     answers = [
         call(client, GET_INFO, extensions=listed("extension", ALL_BY_NUMBER)),

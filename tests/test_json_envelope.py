@@ -1,4 +1,4 @@
-"""The JSON request parser and response renderer against SPEC §3 and §4."""
+"""The JSON request parser and response renderer against docs/methods.md."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def row(extension: int | str, first: str, last: str, email: str) -> Element:
 
 
 def test_spec_example_wrapper() -> None:
-    """The SPEC §3 request gives the method and the wrapped list as a tuple."""
+    """The documented request gives the method and the wrapped list as a tuple."""
     body = b"""{"request": {"method": "switchvox.extensions.getInfo",
                  "parameters": {"extensions": {"extension": ["104", "207"]}}}}"""
     assert parse_request(body) == ("switchvox.extensions.getInfo", {"extensions": ("104", "207")})

@@ -1,4 +1,4 @@
-"""The XML request parser and response renderer against SPEC §3 and §4."""
+"""The XML request parser and response renderer against docs/methods.md."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def row(extension: int | str, first: str, last: str, email: str) -> Element:
 
 
 def test_spec_example_list_wrapper() -> None:
-    """The SPEC §3 request gives the method and the plural wrapper as a tuple."""
+    """The documented request gives the method and the plural wrapper as a tuple."""
     body = b"""<request method="switchvox.extensions.getInfo">
       <parameters>
         <extensions><extension>104</extension><extension>207</extension></extensions>
@@ -291,7 +291,7 @@ def spec_report() -> Element:
 
 
 def test_spec_report_renders() -> None:
-    """The bulk upload report renders as the SPEC §5 document."""
+    """The bulk upload report renders as the documented report."""
     expected = b"""<response method="switchvox.extensions.phones.bulk.upload">
       <result>
         <bulk_creation_report dupe_process="1" extension_type="SIP Extension">

@@ -1,4 +1,4 @@
-"""Streaming reader for the bulk upload CSV (SPEC §5 "CSV file").
+"""Streaming reader for the bulk upload CSV (docs/csv.md).
 
 The upload is spooled to a seekable temporary file that may hold close to a million rows, so
 the file is never read into memory: one pass checks the encoding, a short look at the start

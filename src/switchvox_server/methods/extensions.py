@@ -1,4 +1,4 @@
-"""`switchvox.extensions.getInfo` and `switchvox.extensions.search` (SPEC §6).
+"""`switchvox.extensions.getInfo` and `switchvox.extensions.search` (docs/methods.md).
 
 Decisions of this project (ours); the limits are the constants below:
 
@@ -50,7 +50,7 @@ T = TypeVar("T")
 
 
 def extension_element(row: Mapping[str, Any]) -> Element:
-    """One `<extension/>` of getInfo and search, attributes in the order of SPEC §6."""
+    """One `<extension/>` of getInfo and search, attributes in the documented order."""
     return Element(
         "extension",
         {

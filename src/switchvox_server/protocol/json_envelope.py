@@ -1,6 +1,6 @@
-"""The JSON envelope (SPEC §3, §4): the same requests and responses as XML, spelt in JSON.
+"""The JSON envelope (docs/methods.md): the same requests and responses as XML, spelt in JSON.
 
-Element → JSON follows the XML::Simple conventions the SPEC's rules describe: attributes
+Element → JSON follows the XML::Simple conventions the documented rules describe: attributes
 become keys, a child tag that occurs once is an object and a repeated one a list, an empty
 element is `{}`, a text-only element is its text. Text next to attributes or children goes
 under the key `content` (XML::Simple's name for it; ours, no documented response has one).

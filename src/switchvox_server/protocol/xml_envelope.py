@@ -1,4 +1,4 @@
-"""The XML envelope (SPEC §3, §4): requests parsed with a hardened lxml, responses streamed.
+"""The XML envelope (docs/methods.md): requests parsed with a hardened lxml, responses streamed.
 
 Parsing refuses anything an attacker could use to make the parser do work on their behalf
 (DTDs, entities, deep nesting) with fault 10002 instead of expanding it. Rendering is plain
