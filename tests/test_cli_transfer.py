@@ -225,7 +225,7 @@ def test_terminal_bar_waits_then_draws_in_place() -> None:
     clock = FakeClock()
     stream = io.StringIO()
     bar = TerminalBar(stream, delay=0.5, clock=clock)
-    progress = Progress(total_bytes=200, phase="importing", position=50, lines=10)
+    progress = Progress(total=200, phase="importing", position=50, lines=10)
     bar(progress, False)
     assert stream.getvalue() == ""
     clock.now = 2.0
@@ -322,3 +322,14 @@ def test_no_progress_without_a_terminal(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == b""
     assert b"  created        2000\n" in result.stdout
+
+
+def test_export_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    """A long export to a file shows its rows written on the terminal, up to 100%."""
+    assert main(["import", str(big_csv(tmp_path / "big.csv", 20000)), *OPTIONS]) == 0
+    target = tmp_path / "export.csv"
+    terminal, out, status = run_on_a_terminal(["export", "--output", str(target)], dict(os.environ))
+    assert status == 0, (terminal, out)
+    assert re.search(r"exporting 100%  20,000 lines  [\d,]+ lines/s\r?\n$", terminal), terminal
+    assert out == f"Exported 20000 extensions to {target}.\n"
+    assert len(target.read_bytes().splitlines()) == 20001

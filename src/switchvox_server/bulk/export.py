@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, cast
 
 from sqlalchemy import Select, Table, func, select
@@ -24,6 +24,8 @@ from switchvox_server.bulk.rules import FORMULA_STARTS
 from switchvox_server.store.models import Extension, ExtensionType
 
 # Rows fetched from the database at a time: memory stays flat whatever the table holds.
+# How often a long export reports how far it has come.
+PROGRESS_ROWS = 1000
 CHUNK_ROWS = 2000
 # Spreadsheets read a UTF-8 file as UTF-8 only when it starts with a byte order mark; the
 # import accepts one.
@@ -64,6 +66,12 @@ def export_query(extension_type: ExtensionType | None = None) -> Select[tuple[ob
     return query
 
 
+def count_export(session: Session, extension_type: ExtensionType | None = None) -> int:
+    """How many extensions the export will hold."""
+    counted = select(func.count()).select_from(export_query(extension_type).subquery())
+    return session.execute(counted).scalar_one()
+
+
 def export_rows(
     session: Session, extension_type: ExtensionType | None = None
 ) -> Iterator[list[str]]:
@@ -78,9 +86,13 @@ def export_rows(
 
 
 def write_export(
-    session: Session, out: IO[bytes], extension_type: ExtensionType | None = None
+    session: Session,
+    out: IO[bytes],
+    extension_type: ExtensionType | None = None,
+    written: Callable[[int], None] | None = None,
 ) -> int:
-    """Write the export to a binary file; return how many extensions it holds.
+    """Write the export to a binary file; return how many extensions it holds. `written` is
+    told the number of rows written so far, every PROGRESS_ROWS rows.
 
     `out` stays open; the text layer over it is flushed and detached, not closed.
     """
@@ -92,6 +104,8 @@ def write_export(
         for row in export_rows(session, extension_type):
             writer.writerow(row)
             count += 1
+            if written is not None and count % PROGRESS_ROWS == 0:
+                written(count)
         text.flush()
     finally:
         text.detach()

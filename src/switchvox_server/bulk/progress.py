@@ -27,9 +27,10 @@ SHOW_AFTER_SECONDS = 0.5
 
 @dataclass(slots=True)
 class Progress:
-    """Where the reading stands: the pass, bytes of it read, and lines seen in it."""
+    """Where a job stands: its phase, how far it is of `total` (bytes read of an upload,
+    rows written of an export), and lines seen so far."""
 
-    total_bytes: int
+    total: int
     phase: str = "checking"
     position: int = 0
     lines: int = 0
@@ -37,9 +38,9 @@ class Progress:
 
     @property
     def fraction(self) -> float:
-        if self.total_bytes <= 0:
+        if self.total <= 0:
             return 1.0
-        return min(self.position / self.total_bytes, 1.0)
+        return min(self.position / self.total, 1.0)
 
 
 Callback = Callable[[Progress, bool], None]
@@ -57,7 +58,7 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
     def __init__(
         self,
         source: IO[bytes],
-        total_bytes: int,
+        total: int,
         callback: Callback,
         *,
         refresh_seconds: float = REFRESH_SECONDS,
@@ -70,7 +71,7 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
         self._clock = clock
         self._last_shown = float("-inf")
         self._reached_end = False
-        self.progress = Progress(total_bytes, started=clock())
+        self.progress = Progress(total, started=clock())
 
     # --- the file interface the pipeline uses
 
@@ -131,6 +132,37 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
             progress.phase = "importing"
         progress.lines = 0
         progress.started = self._clock()
+
+
+class RowCounter:
+    """Progress of a job that writes a known number of rows (the export), throttled like
+    the reader's."""
+
+    def __init__(
+        self,
+        total: int,
+        callback: Callback,
+        *,
+        phase: str,
+        refresh_seconds: float = REFRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.progress = Progress(total, phase=phase, started=clock())
+        self._callback = callback
+        self._refresh = refresh_seconds
+        self._clock = clock
+        self._last_shown = float("-inf")
+
+    def __call__(self, rows: int) -> None:
+        self.progress.position = self.progress.lines = rows
+        now = self._clock()
+        if now - self._last_shown >= self._refresh:
+            self._last_shown = now
+            self._callback(self.progress, False)
+
+    def finish(self) -> None:
+        """Show the final state, whatever the throttle says."""
+        self._callback(self.progress, True)
 
 
 class TerminalBar:

@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -234,17 +234,46 @@ def _export(arguments: argparse.Namespace, settings: Settings) -> int:
     )
     output: Path | None = arguments.output
     with prepared_database(settings) as (database, _), database.sessions.begin() as session:
-        if output is None:
-            sys.stdout.flush()
-            write_export(session, sys.stdout.buffer, extension_type)
-            sys.stdout.buffer.flush()
-            return 0
-        count = _export_to_file(session, output, extension_type)
+        # A bar on the terminal, unless the CSV itself is going to that terminal.
+        show_bar = sys.stderr.isatty() and (output is not None or not sys.stdout.isatty())
+        with _export_progress(session, extension_type, show_bar) as written:
+            if output is None:
+                sys.stdout.flush()
+                write_export(session, sys.stdout.buffer, extension_type, written)
+                sys.stdout.buffer.flush()
+                return 0
+            count = _export_to_file(session, output, extension_type, written)
     print(f"Exported {count} extension{'' if count == 1 else 's'} to {output}.")
     return 0
 
 
-def _export_to_file(session: Session, path: Path, extension_type: ExtensionType | None) -> int:
+@contextmanager
+def _export_progress(
+    session: Session, extension_type: ExtensionType | None, show: bool
+) -> Iterator[Callable[[int], None] | None]:
+    """What write_export tells how far it has come: a bar on stderr, or nothing."""
+    if not show:
+        yield None
+        return
+    from switchvox_server.bulk.export import count_export
+    from switchvox_server.bulk.progress import RowCounter, TerminalBar
+
+    counter = RowCounter(
+        count_export(session, extension_type), TerminalBar(sys.stderr), phase="exporting"
+    )
+    try:
+        yield counter
+    finally:
+        counter(counter.progress.total)
+        counter.finish()
+
+
+def _export_to_file(
+    session: Session,
+    path: Path,
+    extension_type: ExtensionType | None,
+    written: Callable[[int], None] | None,
+) -> int:
     """Write the export beside `path` and move it into place once complete, so a failed
     export never leaves a truncated file that could be imported by mistake."""
     from switchvox_server.bulk.export import write_export
@@ -256,7 +285,7 @@ def _export_to_file(session: Session, path: Path, extension_type: ExtensionType 
         raise CommandError(f"cannot write {path}: {error.strerror}") from None
     try:
         with os.fdopen(handle, "wb") as out:
-            count = write_export(session, out, extension_type)
+            count = write_export(session, out, extension_type, written)
         os.replace(partial, path)
     except OSError as error:
         Path(partial).unlink(missing_ok=True)
