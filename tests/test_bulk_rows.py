@@ -405,3 +405,13 @@ def test_quoted_cells_and_header_matching(client: TestClient) -> None:
     response = upload(client, body)
     created = response.find(".//created/extension")
     assert (created.get("first_name"), created.get("last_name")) == ('Ann "Jo"', "Lee, Jr.")
+
+
+def test_ragged_row_of_an_existing_extension(client: TestClient) -> None:
+    """A row with the wrong cell count is skipped like any row of an existing extension
+    under dupe_process 1, and fails for its cell count alone under update."""
+    upload(client, csv(row("501")))
+    ragged = csv(row("501", GOOD + ",extra"))
+    assert section(upload(client, ragged), "skipped") == ["501"]
+    updated = upload(client, ragged, dupe_process=3)
+    assert errors_of(updated, "501") == [RowMessage.CELL_COUNT.format(8, 7)]

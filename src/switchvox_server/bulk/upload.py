@@ -206,12 +206,14 @@ class _Planner:
             errors.append(RowMessage.CELL_COUNT.format(record.cell_count, self.table.header_width))
         if problem := check_extension(number, self.policy):
             errors.append(problem)
-        elif (first := self.first_rows.first(number, record.row_number)) != (record.row_number):
+        elif (first := self.first_rows.first(number, record.row_number)) != record.row_number:
             errors.append(RowMessage.EXTENSION_REPEATED.format(number, first))
             self._fail(cells, errors)
             return
 
-        stored = existing.get(number) if not errors else None
+        # A ragged row of an existing extension is still that extension's row: skip leaves
+        # it alone, update and replace check it (and fail it for its cell count).
+        stored = existing.get(number) if problem is None else None
         dupe_process = self.options.dupe_process
         if stored is not None and dupe_process is DupeProcess.SKIP:
             self._report(Section.SKIPPED, cells)
