@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 from starlette.applications import Starlette
@@ -139,3 +141,29 @@ def curl(url: str, *arguments: str, user: str = f"admin:{ADMIN_PASSWORD}") -> tu
     )
     body, _, status = completed.stdout.rpartition(b"\n")
     return int(status), body
+
+
+def extension_row(number: str, **changes: Any) -> dict[str, Any]:
+    """A complete row of the extensions table, with awkward text, as the pipeline hands it to
+    a writer."""
+    row: dict[str, Any] = {
+        "number": number,
+        "extension_type": "sip",
+        "first_name": "Ann",
+        "last_name": 'O\'Lee, "Jr"\t',
+        "email": "ann@test.com",
+        "title": "",
+        "location": "\\N",
+        "web_password_ha1": "a" * 32,
+        "voicemail_pin_digest": None,
+        "phone_password_ha1": "b" * 32,
+        "mac_address": None,
+        "template_id": 1,
+        "status": "1",
+        "lang_locale": "en_us",
+        "can_dial_from_ivr": False,
+        "voicemail_enabled": True,
+        "date_created": datetime(2026, 1, 2, 3, 4, 5),
+    }
+    row.update(changes)
+    return row

@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy import select, text
 from starlette.testclient import TestClient
 
 from switchvox_server.passwords import digest_ha1, sip_ha1, voicemail_pin_digest
 from switchvox_server.store import queries
 from switchvox_server.store.writer import SessionWriter, creation_time
-from tests.helpers import section, upload
-
-
-def new_row(number: str, **changes: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "number": number,
-        "extension_type": "sip",
-        "first_name": "Ann",
-        "last_name": 'O\'Lee, "Jr"\t',
-        "email": "ann@test.com",
-        "title": "",
-        "location": "\\N",
-        "web_password_ha1": "a" * 32,
-        "voicemail_pin_digest": None,
-        "phone_password_ha1": "b" * 32,
-        "mac_address": None,
-        "template_id": 1,
-        "status": "1",
-        "lang_locale": "en_us",
-        "can_dial_from_ivr": False,
-        "voicemail_enabled": True,
-        "date_created": datetime(2026, 1, 2, 3, 4, 5),
-    }
-    row.update(changes)
-    return row
+from tests.helpers import extension_row, section, upload
 
 
 def test_bulk_insert_keeps_every_value_exactly(client: TestClient) -> None:
     """Inserted rows read back unchanged (quotes, tabs, backslashes, NULL, booleans), all
     stamped with the upload's creation time."""
     database = client.app.state.database  # type: ignore[attr-defined]
-    rows = [new_row("801"), new_row("802", mac_address="000FD3AABB01", can_dial_from_ivr=True)]
+    rows = [
+        extension_row("801"),
+        extension_row("802", mac_address="000FD3AABB01", can_dial_from_ivr=True),
+    ]
     expected = [dict(row) for row in rows]
     before = creation_time()
     with database.sessions.begin() as session:
@@ -62,7 +38,7 @@ def test_new_secrets_are_stored_only_in_their_derived_forms(client: TestClient) 
     """A row's new clear secrets become the HA1s and the keyed PIN digest; no clear value
     is stored."""
     database = client.app.state.database  # type: ignore[attr-defined]
-    row = new_row(
+    row = extension_row(
         "801",
         new_web_password="webpass1",
         new_phone_password="sipsecret",
@@ -82,7 +58,7 @@ def test_identity_lookup_returns_only_identity(client: TestClient) -> None:
     """A lookup with the identity columns carries the number and account id, nothing else."""
     database = client.app.state.database  # type: ignore[attr-defined]
     with database.sessions.begin() as session:
-        SessionWriter(session, b"key").write([new_row("801")], [])
+        SessionWriter(session, b"key").write([extension_row("801")], [])
     with database.sessions() as session:
         found = queries.extensions_by_number(session, {"801", "999"}, queries.IDENTITY_COLUMNS)
     assert list(found) == ["801"]

@@ -4,7 +4,6 @@ nothing kept when anything fails."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from starlette.testclient import TestClient
 from switchvox_server.methods.bulk_upload import HELPER_PROCESS_BYTES
 from switchvox_server.store import queries
 from switchvox_server.store.writer import ProcessWriter, WriterFailed, WriterPool
-from tests.helpers import canonical, fault, upload
+from tests.helpers import canonical, extension_row, fault, upload
 
 HEADER = "ext,fname,lname,email,password,voicemail_password,phone_password,title\n"
 
@@ -85,25 +84,7 @@ def test_a_batch_the_database_refuses_rolls_everything_back(database_url: str) -
     from switchvox_server.settings import Settings
 
     database, _ = prepare_database(Settings(database_url=database_url, admin_password="x"))
-    good = {
-        "number": "500",
-        "extension_type": "sip",
-        "first_name": "Ann",
-        "last_name": "Lee",
-        "email": "a@test.com",
-        "title": "",
-        "location": "",
-        "web_password_ha1": "a" * 32,
-        "voicemail_pin_digest": None,
-        "phone_password_ha1": None,
-        "mac_address": None,
-        "template_id": 1,
-        "status": "1",
-        "lang_locale": "en_us",
-        "can_dial_from_ivr": True,
-        "voicemail_enabled": True,
-        "date_created": datetime(2026, 1, 1),
-    }
+    good = extension_row("500")
     writer = ProcessWriter()
     try:
         writer.open(database, b"secret")

@@ -62,7 +62,7 @@ from switchvox_server.faults import ApiError, SwitchvoxServerError
 from switchvox_server.passwords import digest_ha1, hash_password, verify_ha1
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
-from switchvox_server.store.accounts import DEFAULT_ADMIN
+from switchvox_server.store.accounts import DEFAULT_ADMIN, admin_name_problem
 from switchvox_server.store.database import Database
 from switchvox_server.store.models import (
     AccessLevel,
@@ -223,10 +223,8 @@ def _template(entry: _Entry) -> TemplateSeed:
 
 def _admin(entry: _Entry) -> AdminSeed:
     name = entry.name()
-    if ":" in name or '"' in name or "\\" in name or (name.isascii() and name.isdigit()):
-        # As the admin command refuses: Basic auth ends a name at a colon, Digest clients
-        # rarely escape quotes, and digits-only names are how extensions sign in.
-        entry.fail("an admin name must not contain ':', '\"' or '\\' nor be all digits")
+    if (problem := admin_name_problem(name)) is not None:
+        entry.fail(problem)
     password = entry.required_text("password")
     if not password:
         entry.fail("'password' must not be empty")

@@ -82,10 +82,6 @@ class Evaluation:
     values: dict[str, Any]
     errors: list[str] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
 
 def check_extension(cell: str, policy: RowPolicy) -> str | None:
     """The message for a malformed extension number, or None when it is well formed."""

@@ -17,9 +17,6 @@ from switchvox_server.store.models import AccessLevel
 if TYPE_CHECKING:
     from switchvox_server.cli.common import Commands
 
-# AdminAccount.name is a String(64).
-MAX_ADMIN_NAME_LENGTH = 64
-
 
 def add_parser(commands: Commands) -> None:
     admin = commands.add_parser("admin", help="manage the admin accounts of the API")
@@ -128,21 +125,10 @@ def _remove(arguments: argparse.Namespace, settings: Settings) -> int:
 
 
 def _check_name(name: str) -> None:
-    if not name:
-        raise CommandError("an admin name must not be empty")
-    if len(name) > MAX_ADMIN_NAME_LENGTH:
-        raise CommandError(f"an admin name must be at most {MAX_ADMIN_NAME_LENGTH} characters")
-    if name != name.strip() or any(not character.isprintable() for character in name):
-        raise CommandError(
-            "an admin name must not contain control characters or start or end with spaces"
-        )
-    if any(character in name for character in ':"\\'):
-        # Basic credentials end the name at the first colon; many Digest clients do not
-        # escape quotes or backslashes in the username.
-        raise CommandError("an admin name must not contain a colon, a double quote or a backslash")
-    if name.isascii() and name.isdigit():
-        # Digits-only names are how extensions sign in; an extension would shadow the admin.
-        raise CommandError("an admin name must not be all digits (extensions sign in so)")
+    from switchvox_server.store.accounts import admin_name_problem
+
+    if (problem := admin_name_problem(name)) is not None:
+        raise CommandError(problem)
 
 
 def _prompt_password() -> str:

@@ -14,6 +14,7 @@ from switchvox_server.passwords import digest_ha1, hash_password
 from switchvox_server.store.models import AccessLevel, AdminAccount, Extension, ServerSecret
 
 DEFAULT_ADMIN = "admin"
+MAX_ADMIN_NAME_LENGTH = 64  # AdminAccount.name is a String(64)
 SECRET_KEY_NAME = "secret_key"
 
 
@@ -25,6 +26,24 @@ class StoredCredentials:
     access: AccessLevel | None
     digest_ha1: str
     password_hash: str | None
+
+
+def admin_name_problem(name: str) -> str | None:
+    """Why `name` cannot name an admin account, or None when it can."""
+    if not name:
+        return "an admin name must not be empty"
+    if len(name) > MAX_ADMIN_NAME_LENGTH:
+        return f"an admin name must be at most {MAX_ADMIN_NAME_LENGTH} characters"
+    if name != name.strip() or any(not character.isprintable() for character in name):
+        return "an admin name must not contain control characters or start or end with spaces"
+    if any(character in name for character in ':"\\'):
+        # Basic credentials end the name at the first colon; many Digest clients do not
+        # escape quotes or backslashes in the username.
+        return "an admin name must not contain a colon, a double quote or a backslash"
+    if name.isascii() and name.isdigit():
+        # Digits-only names are how extensions sign in; an extension would shadow the admin.
+        return "an admin name must not be all digits (extensions sign in so)"
+    return None
 
 
 def admin_credentials(session: Session, name: str) -> StoredCredentials | None:
