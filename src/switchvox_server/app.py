@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from switchvox_server.http.auth import Authenticator, VerifiedPasswords
+from switchvox_server.http.auth import Authenticator
 from switchvox_server.http.digest import NonceAuthority
 from switchvox_server.http.endpoints import JSON, XML, api_endpoint
+from switchvox_server.http.signin import SignIn, SlowPasswordChecks
 from switchvox_server.http.throttle import FailureThrottle
 from switchvox_server.methods import load_methods
 from switchvox_server.settings import Settings
@@ -55,12 +56,17 @@ def create_app(settings: Settings) -> Starlette:
         app.state.settings = settings
         app.state.database = database
         app.state.secret_key = secret
-        app.state.throttle = FailureThrottle()
         app.state.writers = WriterPool() if settings.writer_process else None
         if app.state.writers is not None:
             app.state.writers.prepare()
         app.state.authenticator = Authenticator(
-            database, NonceAuthority(secret), VerifiedPasswords(secret), settings.digest_enabled
+            database, NonceAuthority(secret), settings.digest_enabled
+        )
+        app.state.sign_in = SignIn(
+            app.state.authenticator,
+            FailureThrottle(),
+            SlowPasswordChecks(secret),
+            settings.trusted_proxies,
         )
         try:
             yield

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from switchvox_server.faults import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///switchvox.db"
 DEFAULT_UNREGISTERED_LIMIT = 25
 DEFAULT_MAX_UPLOAD_MB = 200
+DEFAULT_HEADER_TIMEOUT = 10.0
+MAX_HEADER_TIMEOUT = 60.0
+DEFAULT_MAX_CONNECTIONS = 500
+DEFAULT_SHUTDOWN_TIMEOUT = 30
+
+Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +38,10 @@ class Settings:
     digest_enabled: bool = True
     strong_phone_passwords: bool = False
     writer_process: bool = True
+    trusted_proxies: tuple[Network, ...] = ()
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT
 
     @property
     def max_upload_bytes(self) -> int:
@@ -53,12 +66,20 @@ class Settings:
             digest_enabled=_boolean(env, "SWITCHVOX_DIGEST", True),
             strong_phone_passwords=_boolean(env, "SWITCHVOX_STRONG_PHONE_PASSWORDS", False),
             writer_process=_boolean(env, "SWITCHVOX_WRITER_PROCESS", True),
+            trusted_proxies=_networks(env, "SWITCHVOX_TRUSTED_PROXIES"),
+            header_timeout=_seconds(
+                env, "SWITCHVOX_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT, MAX_HEADER_TIMEOUT
+            ),
+            max_connections=_integer(env, "SWITCHVOX_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS),
+            shutdown_timeout=_integer(env, "SWITCHVOX_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT),
         )
         if not 1 <= settings.extension_min_length <= settings.extension_max_length:
             raise ConfigurationError(
                 "SWITCHVOX_EXTENSION_MIN_LENGTH must be at least 1 and at most"
                 " SWITCHVOX_EXTENSION_MAX_LENGTH"
             )
+        if settings.max_connections < 1:
+            raise ConfigurationError("SWITCHVOX_MAX_CONNECTIONS must be at least 1")
         return settings
 
 
@@ -93,3 +114,30 @@ def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in _FALSE:
         return False
     raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, maximum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not (math.isfinite(value) and 0 < value <= maximum):
+        raise ConfigurationError(f"{name} must be more than 0 and at most {maximum:g} seconds")
+    return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
+    """IP addresses and networks (`10.0.0.1`, `10.0.0.0/8`, `::1`), separated by commas or
+    spaces."""
+    networks: list[Network] = []
+    for item in env.get(name, "").replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} must list IP addresses or networks, not {item!r}"
+            ) from None
+    return tuple(networks)

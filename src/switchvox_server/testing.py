@@ -28,6 +28,7 @@ import uvicorn
 from sqlalchemy import select
 
 from switchvox_server.app import create_app, prepare_database
+from switchvox_server.http.connections import server_options
 from switchvox_server.seed import Seed, load_seed, parse_seed, reset_to_seed
 from switchvox_server.settings import Settings
 from switchvox_server.store.accounts import DEFAULT_ADMIN
@@ -141,7 +142,9 @@ def _serve(settings: Settings) -> Iterator[str]:
         port: int = listener.getsockname()[1]
         # No log_config (nor log_level, nor access_log=False): each would make uvicorn change
         # the test process's logging; its records simply propagate to whatever is set up.
-        config = uvicorn.Config(create_app(settings), lifespan="on", log_config=None)
+        config = uvicorn.Config(
+            create_app(settings), lifespan="on", log_config=None, **server_options(settings)
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(
             target=server.run,

@@ -91,6 +91,7 @@ def _run_uvicorn(
     import uvicorn
 
     from switchvox_server.app import create_app
+    from switchvox_server.http.connections import server_options
     from switchvox_server.logs import server_log_config
 
     uvicorn.run(
@@ -102,6 +103,7 @@ def _run_uvicorn(
         log_config=server_log_config(),
         # The server's own access log says more (method, outcome, row counts) in one line.
         access_log=False,
+        **server_options(settings),
     )
     return 0
 

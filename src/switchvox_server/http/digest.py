@@ -28,6 +28,8 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 # Clocks of workers sharing a secret drift a little; beyond this a "future" nonce is suspect.
 _FUTURE_SKEW = 60.0
 
+# RFC 7616 writes nc as exactly 8 hex digits; fewer are taken, anything else is refused.
+_NONCE_COUNT = re.compile(r"[0-9A-Fa-f]{1,8}")
 _REQUIRED = ("username", "realm", "nonce", "uri", "response")
 _TOKEN_END = " \t,="
 # A leading scheme word: a token followed by whitespace and then not by "=" (which would make
@@ -212,12 +214,18 @@ def parse_digest(header_value: str) -> DigestResponse | None:
 
 
 def is_supported(digest: DigestResponse) -> bool:
-    """True for algorithm MD5 (or absent) with qop "auth" (and nc, cnonce) or no qop at all."""
+    """True for algorithm MD5 (or absent) with qop "auth" (and cnonce, and nc as up to 8 hex
+    digits) or no qop at all."""
     if digest.algorithm is not None and digest.algorithm.lower() != "md5":
         return False
     if digest.qop is None:
         return True
-    return digest.qop.lower() == "auth" and digest.nc is not None and digest.cnonce is not None
+    return (
+        digest.qop.lower() == "auth"
+        and digest.nc is not None
+        and _NONCE_COUNT.fullmatch(digest.nc) is not None
+        and digest.cnonce is not None
+    )
 
 
 def _md5_hex(text: str) -> str:

@@ -4,7 +4,6 @@ become responses."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -66,17 +65,10 @@ async def _serve(request: Request, envelope: Envelope, entry: dict[str, object])
     if request.method == "HEAD":
         entry["outcome"] = "challenge"
         return _unauthorized(authenticator, stale=False)
-    client = request.client.host if request.client else "-"
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    verdict = await run_in_threadpool(
-        authenticator.authenticate, request.method, target, request.headers.get("authorization")
-    )
+    verdict = await state.sign_in.admit(request)
     if not isinstance(verdict, Principal):
         entry["outcome"] = f"unauthorized:{verdict.value}"
-        if verdict is Verdict.REJECTED:
-            await asyncio.sleep(state.throttle.failed(client))
         return _unauthorized(authenticator, stale=verdict is Verdict.STALE)
-    state.throttle.succeeded(client)
     entry["caller"] = verdict.value
     return await _answer(request, envelope, verdict, entry)
 

@@ -47,10 +47,16 @@ def admin_name_problem(name: str) -> str | None:
 
 
 def admin_credentials(session: Session, name: str) -> StoredCredentials | None:
-    account = session.scalars(select(AdminAccount).where(AdminAccount.name == name)).first()
-    if account is None:
+    # Columns, not the mapped object: a found name then costs no more than a missing one.
+    row = session.execute(
+        select(AdminAccount.access, AdminAccount.digest_ha1, AdminAccount.password_hash).where(
+            AdminAccount.name == name
+        )
+    ).first()
+    if row is None:
         return None
-    return StoredCredentials(AccessLevel(account.access), account.digest_ha1, account.password_hash)
+    access, ha1, password_hash = row
+    return StoredCredentials(AccessLevel(access), ha1, password_hash)
 
 
 def extension_credentials(session: Session, number: str) -> StoredCredentials | None:
