@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import uvicorn
@@ -20,6 +20,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from switchvox_server.app import create_app
+from switchvox_server.http.auth import Authenticator
+from switchvox_server.http.throttle import FailureThrottle
 from switchvox_server.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -133,3 +135,18 @@ def live_server(settings: Settings) -> Iterator[str]:
     port = free_port()
     with serving(create_app(settings), port):
         yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def unthrottled(client: TestClient) -> TestClient:
+    """The app with a throttle that never holds an address back or delays an answer, so that
+    every sign-in is checked."""
+    state = cast(Starlette, client.app).state
+    state.sign_in = replace(state.sign_in, throttle=FailureThrottle(free=10**9))
+    return client
+
+
+@pytest.fixture
+def authenticator(client: TestClient) -> Authenticator:
+    """The running app's Authenticator, to check headers without HTTP."""
+    return cast(Authenticator, cast(Starlette, client.app).state.authenticator)

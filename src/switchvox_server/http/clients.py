@@ -31,11 +31,11 @@ def client_address(
     client = _normalised(peer)
     if not trusted or not _is_trusted(client, trusted):
         return peer if client is None else str(client)
-    hops = [hop.strip() for value in forwarded_for for hop in value.split(",")]
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
     for hop in reversed(hops):
         address = _normalised(hop)
         if address is None:
-            return hop[:_MAX_HOP_CHARS] or UNKNOWN_CLIENT
+            return hop[:_MAX_HOP_CHARS]
         client = address
         if not _is_trusted(address, trusted):
             break
