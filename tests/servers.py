@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,8 @@ STOP_TIMEOUT_SECONDS = 10.0
 START_ATTEMPTS = 3
 CSV_HEADER = "ext,fname,lname,email,password,phone_password,digium_phone_mac_address\n"
 AUTH = ("admin", ADMIN_PASSWORD)
-UVICORN = (sys.executable, "-m", "uvicorn", "switchvox_server.asgi:app")
+UVICORN = (sys.executable, "-m", "uvicorn", "switchvox_server.asgi:app", "--log-level", "warning")
+SERVE = (sys.executable, "-m", "switchvox_server.cli", "serve")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,28 +62,32 @@ class ServerProcess:
 
 @contextmanager
 def server_process(
-    database_url: str, *, env: Mapping[str, str] | None = None
+    database_url: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    command: Sequence[str] = UVICORN,
 ) -> Iterator[ServerProcess]:
-    """Run the server on a free 127.0.0.1 port until the block ends; then terminate it,
-    and kill it if it has not stopped within STOP_TIMEOUT_SECONDS."""
+    """Run the server (`command`, given where to listen) on a free 127.0.0.1 port until the
+    block ends; then terminate it, and kill it if it has not stopped within
+    STOP_TIMEOUT_SECONDS."""
     environment = dict(os.environ)
     environment.update(
         DATABASE_URL=database_url, SWITCHVOX_ADMIN_PASSWORD=ADMIN_PASSWORD, PYTHONUNBUFFERED="1"
     )
     environment.update(env or {})
     with tempfile.TemporaryFile() as output:
-        server = _start(environment, output)
+        server = _start(command, environment, output)
         try:
             yield server
         finally:
             _stop(server.process)
 
 
-def _start(environment: dict[str, str], output: IO[bytes]) -> ServerProcess:
+def _start(command: Sequence[str], environment: dict[str, str], output: IO[bytes]) -> ServerProcess:
     for _ in range(START_ATTEMPTS):
         port = free_port()
         process = subprocess.Popen(
-            [*UVICORN, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
             env=environment,
             stdin=subprocess.DEVNULL,
             stdout=output,
