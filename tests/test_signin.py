@@ -11,6 +11,7 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import httpx2
@@ -19,7 +20,7 @@ from starlette.testclient import TestClient
 
 from switchvox_server.app import create_app
 from switchvox_server.http import signin
-from switchvox_server.http.auth import Authenticator
+from switchvox_server.http.auth import Attempt, Authenticator
 from switchvox_server.http.clients import client_address
 from switchvox_server.http.connections import server_options
 from switchvox_server.settings import Settings
@@ -191,6 +192,43 @@ def test_attempts_made_while_held_back_are_refused_unchecked(trusting_server: st
         assert admin.post("/xml", content=ENVELOPE, auth=right).status_code == 200
         seventh.join(30)
         assert accomplice.post("/xml", content=ENVELOPE, auth=right).status_code == 200
+
+
+def test_credentials_that_signed_in_before_skip_the_queue_of_new_ones(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every slot for checking new credentials taken by checks that hang, credentials
+    that signed in before are still checked and answered at once, while new ones wait."""
+    release = threading.Event()
+    real_check = Authenticator.check
+
+    def check(self: Authenticator, method: str, target: str, authorization: str) -> Attempt:
+        if authorization == basic("admin", "hangs"):
+            release.wait(30)
+        return real_check(self, method, target, authorization)
+
+    monkeypatch.setattr(Authenticator, "check", check)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with (
+        serving(create_app(settings), port, **server_options(settings)),
+        httpx2.Client(base_url=url, trust_env=False, timeout=30) as http,
+        ThreadPoolExecutor(signin.NEW_CREDENTIAL_CHECKS) as pool,
+    ):
+        right = ("admin", ADMIN_PASSWORD)
+        assert http.post("/xml", content=ENVELOPE, auth=right).status_code == 200
+        hanging = [
+            pool.submit(httpx2.post, f"{url}/xml", auth=("admin", "hangs"), timeout=30)
+            for _ in range(signin.NEW_CREDENTIAL_CHECKS)
+        ]
+        time.sleep(0.3)
+        try:
+            assert http.post("/xml", content=ENVELOPE, auth=right, timeout=5).status_code == 200
+            with pytest.raises(httpx2.ReadTimeout):
+                http.post("/xml", content=ENVELOPE, auth=("admin", "new guess"), timeout=0.5)
+        finally:
+            release.set()
+        assert [future.result().status_code for future in hanging] == [401] * len(hanging)
 
 
 # --- the client address ------------------------------------------------------------------

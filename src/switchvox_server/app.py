@@ -17,7 +17,7 @@ from starlette.routing import Route
 from switchvox_server.http.auth import Authenticator
 from switchvox_server.http.digest import NonceAuthority
 from switchvox_server.http.endpoints import JSON, XML, api_endpoint
-from switchvox_server.http.signin import SignIn, SlowPasswordChecks
+from switchvox_server.http.signin import KnownHeaders, SignIn, SlowPasswordChecks
 from switchvox_server.http.throttle import FailureThrottle
 from switchvox_server.methods import load_methods
 from switchvox_server.settings import Settings
@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> Starlette:
             app.state.authenticator,
             FailureThrottle(),
             SlowPasswordChecks(secret),
+            KnownHeaders(secret),
             settings.trusted_proxies,
         )
         try:

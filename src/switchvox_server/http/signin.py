@@ -8,10 +8,11 @@ checked, and a slow hash runs only for a password that already matched the accou
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -29,6 +30,34 @@ from switchvox_server.settings import Network
 SLOW_HASH_SLOTS = 2
 SLOW_HASH_WAITING = 14
 VERIFIED_CAPACITY = 1024
+# Checks of credentials not seen to succeed before, running at once (each a few queries); the
+# others wait their turn, so a flood of guesses cannot crowd out known clients' checks.
+NEW_CREDENTIAL_CHECKS = 4
+
+
+class KnownHeaders:
+    """Basic Authorization values that signed in lately, remembered as HMACs under the server
+    secret. Only a scheduling hint: a known value is still checked in full, just without
+    waiting behind the checks of credentials never seen to succeed."""
+
+    def __init__(self, secret: bytes, capacity: int = VERIFIED_CAPACITY) -> None:
+        self._secret = secret
+        self._capacity = capacity
+        self._keys: OrderedDict[bytes, None] = OrderedDict()
+
+    def knows(self, authorization: str) -> bool:
+        return self._key(authorization) in self._keys
+
+    def remember(self, authorization: str) -> None:
+        key = self._key(authorization)
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        while len(self._keys) > self._capacity:
+            self._keys.popitem(last=False)
+
+    def _key(self, authorization: str) -> bytes:
+        data = authorization.encode("utf-8", "surrogatepass")
+        return hmac.new(self._secret, data, hashlib.sha256).digest()
 
 
 class SlowPasswordChecks:
@@ -94,7 +123,11 @@ class SignIn:
     authenticator: Authenticator
     throttle: FailureThrottle
     slow_checks: SlowPasswordChecks
+    known: KnownHeaders
     trusted_proxies: tuple[Network, ...]
+    new_credential_checks: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(NEW_CREDENTIAL_CHECKS)
+    )
 
     async def admit(self, request: Request) -> Principal | Verdict:
         """The caller of `request`, or why there is none; a failure is answered only after
@@ -111,15 +144,21 @@ class SignIn:
         if held > 0:
             await asyncio.sleep(held)
             return Verdict.HELD_BACK
-        attempt = await run_in_threadpool(
+        check = functools.partial(
             self.authenticator.check, request.method, _target(request.scope), authorization
         )
+        if self.known.knows(authorization):
+            attempt = await run_in_threadpool(check)
+        else:
+            async with self.new_credential_checks:
+                attempt = await run_in_threadpool(check)
         outcome = attempt.outcome
         if isinstance(outcome, SlowCheck):
             outcome = await self.slow_checks.confirm(outcome)
         if isinstance(outcome, Principal):
             if attempt.account is not None:
                 self.throttle.succeeded(client, attempt.account)
+            self.known.remember(authorization)
         elif outcome is Verdict.REJECTED:
             await asyncio.sleep(self.throttle.failed(client, attempt.account))
         return outcome
