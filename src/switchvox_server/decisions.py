@@ -135,8 +135,35 @@ DECISIONS: tuple[Decision, ...] = (
     ),
     Decision(
         "Failed logins",
-        "After 5 failed logins from one address within 5 minutes, each further failure is"
-        " answered after a delay that doubles from 0.25 s up to 8 s; a success clears it.",
+        "Failures count per client address and per account name, forgotten after 5 minutes"
+        " without one. Past 5, each failure is answered after a delay doubling from 0.25 s"
+        " up to 30 s (the longer of the address's and the name's); meanwhile the address is"
+        " held back: its parallel attempts answer 401 unchecked. A name's count holds no one"
+        " back. A success clears only its own account's counts. Kept per process, for at most"
+        " 10,000 addresses and 10,000 names.",
+    ),
+    Decision(
+        "Checking credentials",
+        "A wrong password costs the same lookups and one HA1 comparison whatever it names;"
+        " only a Basic password matching an admin's HA1 pays the scrypt hash, 2 at a time"
+        " with 14 more waiting (beyond: 401 at once), once per password. Credentials not seen"
+        " to succeed before are checked 4 at a time; those that did skip that queue. An"
+        " Authorization value over 8 KiB, a Digest nc that is not 1 to 8 hex digits, or a"
+        " name no account can have (a control character, over 64 characters) is refused"
+        " without a lookup.",
+    ),
+    Decision(
+        "Client address",
+        "The connection's peer; when the peer is one of SWITCHVOX_TRUSTED_PROXIES, the"
+        " right-most X-Forwarded-For address that is not a trusted proxy.",
+    ),
+    Decision(
+        "Connections",
+        "A connection must complete each request head within SWITCHVOX_HEADER_TIMEOUT"
+        " (10 s, at most 60) of opening or of the previous answer, or it is closed. At most"
+        " SWITCHVOX_MAX_CONNECTIONS (500) at once: at the limit requests answer HTTP 503,"
+        " beyond it a connection is closed at once. Shutdown waits"
+        " SWITCHVOX_SHUTDOWN_TIMEOUT (30 s) for requests in flight.",
     ),
     Decision(
         "Access log",
