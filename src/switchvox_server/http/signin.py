@@ -3,6 +3,8 @@ password only) the slow hash, run a bounded number at a time.
 
 The order is the point: an address the throttle holds back is refused before anything is
 checked, and a slow hash runs only for a password that already matched the account's HA1.
+Checks of credentials never seen to succeed take turns a few at a time, while those that
+signed in lately go straight through, so a flood of guesses delays only itself.
 """
 
 from __future__ import annotations
