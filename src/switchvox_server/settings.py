@@ -11,6 +11,9 @@ from switchvox_server.faults import ConfigurationError
 DEFAULT_DATABASE_URL = "sqlite:///switchvox.db"
 DEFAULT_UNREGISTERED_LIMIT = 25
 DEFAULT_MAX_UPLOAD_MB = 200
+# A database that does not answer costs a request seconds, not forever (docs/configuration.md).
+DEFAULT_DB_CONNECT_TIMEOUT = 5.0
+DEFAULT_DB_STATEMENT_TIMEOUT = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,10 @@ class Settings:
     digest_enabled: bool = True
     strong_phone_passwords: bool = False
     writer_process: bool = True
+    db_connect_timeout: float = DEFAULT_DB_CONNECT_TIMEOUT
+    """Seconds to open a database connection (and to wait for a free one in the pool)."""
+    db_statement_timeout: float = DEFAULT_DB_STATEMENT_TIMEOUT
+    """Seconds one statement may run or wait for a lock before the database gives up."""
 
     @property
     def max_upload_bytes(self) -> int:
@@ -53,6 +60,12 @@ class Settings:
             digest_enabled=_boolean(env, "SWITCHVOX_DIGEST", True),
             strong_phone_passwords=_boolean(env, "SWITCHVOX_STRONG_PHONE_PASSWORDS", False),
             writer_process=_boolean(env, "SWITCHVOX_WRITER_PROCESS", True),
+            db_connect_timeout=_seconds(
+                env, "SWITCHVOX_DB_CONNECT_TIMEOUT", DEFAULT_DB_CONNECT_TIMEOUT
+            ),
+            db_statement_timeout=_seconds(
+                env, "SWITCHVOX_DB_STATEMENT_TIMEOUT", DEFAULT_DB_STATEMENT_TIMEOUT
+            ),
         )
         if not 1 <= settings.extension_min_length <= settings.extension_max_length:
             raise ConfigurationError(
@@ -77,6 +90,26 @@ def _optional_integer(env: Mapping[str, str], name: str) -> int | None:
         raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
     if value < 0:
         raise ConfigurationError(f"{name} must not be negative")
+    return value
+
+
+# A day: beyond it a "timeout" no longer protects anyone, and SQLite's busy timeout (whole
+# milliseconds in a C int) stays far from overflowing.
+MAX_TIMEOUT_SECONDS = 86_400.0
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value <= MAX_TIMEOUT_SECONDS:  # also refuses nan and inf
+        raise ConfigurationError(
+            f"{name} must be more than 0 and at most {MAX_TIMEOUT_SECONDS:.0f} seconds"
+        )
     return value
 
 
