@@ -8,13 +8,14 @@ import base64
 import hashlib
 import json
 import logging
-import sqlite3
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 import httpx2
 import pytest
 from lxml import etree
+from sqlalchemy import create_engine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.testclient import TestClient
@@ -143,23 +144,25 @@ def test_the_json_endpoint_answers_10008_in_json(
     assert len(access_lines(logs)) == 1
 
 
+@pytest.fixture
+def driver(database_url: str) -> ModuleType:
+    """The DB-API module of the test database's driver."""
+    return create_engine(database_url).dialect.loaded_dbapi
+
+
 @pytest.mark.parametrize(
-    "error",
-    [
-        sqlite3.OperationalError("database is locked"),
-        sqlite3.OperationalError("database or disk is full"),
-        sqlite3.OperationalError("disk I/O error"),
-    ],
-    ids=str,
+    "message", ["database is locked", "database or disk is full", "disk I/O error"]
 )
 def test_a_database_failure_in_a_method_is_fault_10007_with_its_cause(
     http: httpx2.Client,
     inject: Callable[[BaseException], None],
     logs: pytest.LogCaptureFixture,
-    error: Exception,
+    driver: ModuleType,
+    message: str,
 ) -> None:
-    """A driver's OperationalError raised anywhere in a method is fault 10007, logged on one
-    line with its cause and no traceback."""
+    """The driver's OperationalError raised anywhere in a method is fault 10007, logged on
+    one line with its cause and no traceback."""
+    error = driver.OperationalError(message)
     inject(error)
     response = http.post(
         "/xml",
@@ -176,12 +179,15 @@ def test_a_database_failure_in_a_method_is_fault_10007_with_its_cause(
 
 
 def test_a_failing_authentication_lookup_is_a_fault_too(
-    http: httpx2.Client, monkeypatch: pytest.MonkeyPatch, logs: pytest.LogCaptureFixture
+    http: httpx2.Client,
+    monkeypatch: pytest.MonkeyPatch,
+    logs: pytest.LogCaptureFixture,
+    driver: ModuleType,
 ) -> None:
     """A database failure while checking the credentials is fault 10007, not a 500."""
 
     def lookup(self: object, name: str) -> None:
-        raise sqlite3.OperationalError("unable to open database file")
+        raise driver.OperationalError("unable to open database file")
 
     monkeypatch.setattr("switchvox_server.http.auth.Authenticator._lookup", lookup)
     response = http.post("/xml", content=request_xml(GET_INFO), headers={"Authorization": BASIC})
