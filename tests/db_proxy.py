@@ -29,6 +29,7 @@ class DatabaseProxy:
         self._upstream = (upstream_host, upstream_port)
         self._mode = Mode.PASS
         self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
         self._loop = asyncio.new_event_loop()
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -72,12 +73,16 @@ class DatabaseProxy:
         self._server.close()
         for writer in list(self._writers):
             writer.transport.abort()
+        await asyncio.wait_for(asyncio.gather(*self._handlers), STOP_TIMEOUT_SECONDS)
         await self._server.wait_closed()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._mode is Mode.CUT:
             writer.transport.abort()
             return
+        handler = asyncio.current_task()
+        assert handler is not None
+        self._handlers.add(handler)
         self._writers.add(writer)
         try:
             if self._mode is Mode.SILENT:
@@ -95,6 +100,7 @@ class DatabaseProxy:
                 up_writer.transport.abort()
         finally:
             self._writers.discard(writer)
+            self._handlers.discard(handler)
             writer.transport.abort()
 
     async def _pump(

@@ -62,20 +62,24 @@ class ProxiedServer:
     direct_url: str  # the database itself, past the proxy, for checking what was stored
 
 
-@pytest.fixture
-def proxied_server(database_url: str) -> Iterator[ProxiedServer]:
+@contextmanager
+def serving_through_a_proxy(database_url: str, **timeouts: float) -> Iterator[ProxiedServer]:
     """The server on a live port, its database reached through a proxy the test drives."""
     with proxied(database_url) as (proxy, url):
         settings = Settings(
-            database_url=url,
-            admin_password=ADMIN_PASSWORD,
-            writer_process=False,
-            db_connect_timeout=CONNECT_TIMEOUT,
-            db_statement_timeout=STATEMENT_TIMEOUT,
+            database_url=url, admin_password=ADMIN_PASSWORD, writer_process=False, **timeouts
         )
         port = free_port()
         with serving(create_app(settings), port):
             yield ProxiedServer(proxy, f"http://127.0.0.1:{port}", database_url)
+
+
+@pytest.fixture
+def proxied_server(database_url: str) -> Iterator[ProxiedServer]:
+    with serving_through_a_proxy(
+        database_url, db_connect_timeout=CONNECT_TIMEOUT, db_statement_timeout=STATEMENT_TIMEOUT
+    ) as server:
+        yield server
 
 
 @pytest.fixture
@@ -211,6 +215,29 @@ def test_readiness_follows_the_database_and_health_never_waits(
             timeout=2 * CONNECT_TIMEOUT + READINESS_TIMEOUT_SECONDS + 5,
             what="/readyz says ready again",
         )
+
+
+@pytest.mark.postgres
+@postgres_only
+@pytest.mark.slow
+def test_with_the_default_timeouts_a_silent_database_is_answered_in_time(
+    database_url: str,
+) -> None:
+    """With the default timeouts and a silent database, /readyz says not ready within 5 s
+    and getInfo, its pooled connection pinged first, answers 10007 within 20 s."""
+    with (
+        serving_through_a_proxy(database_url) as server,
+        httpx2.Client(base_url=server.url, trust_env=False, timeout=60) as http,
+    ):
+        get_info = api_calls(http, server.url)["getInfo"]
+        assert_answers(get_info())  # a connection now waits in the pool
+        server.proxy.set_mode(Mode.SILENT)
+        started = time.monotonic()
+        assert http.get("/readyz").status_code == 503
+        assert time.monotonic() - started < 5.0
+        started = time.monotonic()
+        assert fault_of(get_info()) == UNAVAILABLE
+        assert time.monotonic() - started < 20.0
 
 
 # --------------------------------------------------------------------------- both stores

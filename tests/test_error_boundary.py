@@ -220,3 +220,21 @@ def test_an_exception_outside_the_endpoint_is_fault_10008(
     assert FAULTS.INTERNAL_ERROR.template in response.text
     [line] = access_lines(logs)
     assert (line["path"], line["outcome"], line["status"]) == (path, "fault:10008", "200")
+
+
+def test_an_exception_on_another_path_is_a_json_500_with_its_access_line(
+    monkeypatch: pytest.MonkeyPatch, settings: Any, logs: pytest.LogCaptureFixture
+) -> None:
+    """Off the API paths there is no fault envelope to answer with: a JSON 500, not
+    Starlette's plain text, and still an access-log line."""
+
+    async def broken_health(request: Request) -> Response:
+        raise RuntimeError("health check broke")
+
+    monkeypatch.setattr(switchvox_server.app, "healthz", broken_health)
+    app = switchvox_server.app.create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/healthz")
+    assert (response.status_code, response.json()) == (500, {"status": "error"})
+    [line] = access_lines(logs)
+    assert (line["path"], line["outcome"], line["status"]) == ("/healthz", "error", "500")
