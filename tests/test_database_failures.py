@@ -297,6 +297,27 @@ def test_the_statement_timeout_reaches_the_database(
             assert connection.exec_driver_sql("SHOW lock_timeout").scalar() == "2500ms"
 
 
+def test_a_failure_after_the_commit_does_not_deny_the_stored_upload(
+    make_client: Callable[..., TestClient],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    """The planner statistics refreshed after a large upload has committed are a nicety: if
+    the database fails then, the client still gets the report of what was stored."""
+    client = make_client()
+    dbapi = client.app.state.database.engine.dialect.dbapi  # type: ignore[attr-defined]
+
+    def fail(session: object) -> None:
+        raise dbapi.OperationalError("the connection is lost")
+
+    monkeypatch.setattr("switchvox_server.store.queries.refresh_statistics", fail)
+    numbers = range(10_000, 11_000)  # enough rows to refresh the statistics
+    assert len(upload(client, csv_bytes(numbers)).findall(".//created/extension")) == 1000
+    assert stored_numbers(database_url) == {str(number) for number in numbers}
+    assert any("statistics" in record.getMessage() for record in logs.records)
+
+
 # --------------------------------------------------------------------------- SQLite
 
 
