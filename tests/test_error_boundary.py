@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 
 import switchvox_server.app
 from switchvox_server.faults import FAULTS
+from switchvox_server.logs import server_log_config
 from switchvox_server.methods.extensions import GET_INFO
 from switchvox_server.methods.registry import Method, MethodContext, registry
 from switchvox_server.protocol.request import ApiRequest
@@ -238,3 +239,12 @@ def test_an_exception_on_another_path_is_a_json_500_with_its_access_line(
     assert (response.status_code, response.json()) == (500, {"status": "error"})
     [line] = access_lines(logs)
     assert (line["path"], line["outcome"], line["status"]) == ("/healthz", "error", "500")
+
+
+def test_the_pools_own_error_paths_reach_the_console() -> None:
+    """`serve` gives SQLAlchemy's pool warnings (a connection that failed to reset or close)
+    the server's console handler, beside uvicorn's own loggers."""
+    config = server_log_config()
+    assert config["loggers"]["sqlalchemy.pool"]["handlers"] == ["switchvox"]
+    assert config["loggers"]["sqlalchemy.pool"]["level"] == "WARNING"
+    assert "uvicorn.error" in config["loggers"]

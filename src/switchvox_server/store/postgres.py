@@ -9,7 +9,8 @@ broken connection and never hands it out again. A pooled connection is pinged be
 use, and must answer within the connect timeout: a silent server costs a request two connect
 timeouts (the ping, then a new connection) rather than a statement timeout.
 
-Imported only for `postgresql+psycopg` URLs: psycopg is an optional dependency.
+Imported only for `postgresql+psycopg` URLs: psycopg is an optional dependency. It relies on
+the `timeout` of psycopg's own wait, which psycopg 3.3 has.
 """
 
 from __future__ import annotations
