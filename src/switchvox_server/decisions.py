@@ -33,7 +33,8 @@ DECISIONS: tuple[Decision, ...] = (
         " InterfaceError (unreachable, cut, timed out, locked too long, disk full), a"
         " connection SQLAlchemy found broken, or no free connection in the pool in time. Other"
         " database errors, and any other exception, are defects of the server: fault 10008,"
-        " with the traceback logged. Both answer HTTP 200 and write nothing.",
+        " with the traceback logged. Both answer HTTP 200; a transaction still open is rolled"
+        " back.",
     ),
     Decision(
         "Database timeouts",
