@@ -7,16 +7,15 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from switchvox_server.http.auth import Authenticator
 from switchvox_server.http.digest import NonceAuthority
-from switchvox_server.http.endpoints import JSON, XML, api_endpoint
+from switchvox_server.http.endpoints import JSON, XML, api_endpoint, server_error
+from switchvox_server.http.readiness import ReadinessCheck
 from switchvox_server.http.signin import KnownHeaders, SignIn, SlowPasswordChecks
 from switchvox_server.http.throttle import FailureThrottle
 from switchvox_server.methods import load_methods
@@ -30,7 +29,11 @@ logger = logging.getLogger(__name__)
 
 def prepare_database(settings: Settings) -> tuple[Database, bytes]:
     """Open and migrate the store, create the first admin and the server secret."""
-    database = open_database(settings.database_url)
+    database = open_database(
+        settings.database_url,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout,
+    )
     migrate(database)
     with database.exclusive_sessions.begin() as session:
         generated = ensure_default_admin(session, settings.admin_password)
@@ -55,6 +58,7 @@ def create_app(settings: Settings) -> Starlette:
         database, secret = prepare_database(settings)
         app.state.settings = settings
         app.state.database = database
+        app.state.readiness = ReadinessCheck(database)
         app.state.secret_key = secret
         app.state.writers = WriterPool() if settings.writer_process else None
         if app.state.writers is not None:
@@ -72,6 +76,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            app.state.readiness.close()
             if app.state.writers is not None:
                 app.state.writers.close()
             database.dispose()
@@ -84,23 +89,18 @@ def create_app(settings: Settings) -> Starlette:
             Route("/readyz", readyz, methods=["GET"]),
         ],
         lifespan=lifespan,
+        exception_handlers={Exception: server_error},
     )
 
 
 async def healthz(request: Request) -> Response:
+    """Liveness: answers while the process runs, without touching the database."""
     return JSONResponse({"status": "ok"})
 
 
 async def readyz(request: Request) -> Response:
-    database: Database = request.app.state.database
-
-    def ping() -> None:
-        with database.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-
-    try:
-        await run_in_threadpool(ping)
-    except Exception:
-        logger.exception("readiness check failed")
+    """Readiness: 503 when the database does not answer within the readiness timeout."""
+    readiness: ReadinessCheck = request.app.state.readiness
+    if await readiness.problem() is not None:
         return JSONResponse({"status": "unavailable"}, status_code=503)
     return JSONResponse({"status": "ok"})

@@ -22,8 +22,28 @@ class Decision:
 DECISIONS: tuple[Decision, ...] = (
     Decision(
         "Health endpoints",
-        "`GET /healthz` answers while the process runs; `GET /readyz` also checks the"
-        " database. Neither needs credentials.",
+        "`GET /healthz` answers while the process runs and never touches the database;"
+        " `GET /readyz` also checks that the database answers, and says 503 when it has not"
+        " within 2 s. One check runs at a time, shared by the probes that arrive meanwhile."
+        " Neither needs credentials.",
+    ),
+    Decision(
+        "Database failures",
+        "Fault 10007 answers a failure of the database: a PEP 249 OperationalError or"
+        " InterfaceError (unreachable, cut, timed out, locked too long, disk full), a"
+        " connection SQLAlchemy found broken, or no free connection in the pool in time. Other"
+        " database errors, and any other exception, are defects of the server: fault 10008,"
+        " with the traceback logged. Both answer HTTP 200; a transaction still open is rolled"
+        " back.",
+    ),
+    Decision(
+        "Database timeouts",
+        "PostgreSQL (psycopg): `statement_timeout` and `lock_timeout` are"
+        " SWITCHVOX_DB_STATEMENT_TIMEOUT, and the server stops waiting for any answer 1 s"
+        " after it and throws that connection away; a pooled connection answers a ping within"
+        " SWITCHVOX_DB_CONNECT_TIMEOUT before each use. SQLite: the busy timeout is"
+        " SWITCHVOX_DB_STATEMENT_TIMEOUT. Waiting for a free pooled connection is bounded by"
+        " SWITCHVOX_DB_CONNECT_TIMEOUT.",
     ),
     Decision(
         "Header labels",
@@ -77,7 +97,8 @@ DECISIONS: tuple[Decision, ...] = (
         "Uploads that write run one after another: each holds the database's write lock"
         " (SQLite) or an advisory lock (PostgreSQL) for its transaction, so uploads from any"
         " number of processes never race on a number. report_only uploads read a snapshot"
-        " and do not wait.",
+        " and do not wait. An upload that waits for the lock longer than"
+        " SWITCHVOX_DB_STATEMENT_TIMEOUT answers 10007.",
     ),
     Decision(
         "Helper process",

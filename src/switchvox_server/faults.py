@@ -9,6 +9,7 @@ Exception hierarchy::
     ├── ApiError                one or more API faults, answered with HTTP 200 and <errors>
     ├── IntakeError             the request body could not be taken in (fault 10002)
     │   └── BodyTooLarge        the body passed the upload limit before the method was known (413)
+    ├── DatabaseUnavailable     the database failed; nothing was written (fault 10007)
     └── ConfigurationError      the environment holds an unusable setting
 """
 
@@ -76,6 +77,13 @@ class FAULTS:
     INVALID_METHOD = Fault(10003, "Invalid method (%1).", OURS)
     PERMISSION_DENIED = Fault(10004, "You do not have permission to call %1.", OURS)
     INVALID_PARAMETER_VALUE = Fault(10005, "Invalid value for parameter %1 (%2).", OURS)
+    DATABASE_UNAVAILABLE = Fault(
+        10007,
+        "The request could not be completed because the database is unavailable. Try it"
+        " again later.",
+        OURS,
+    )
+    INTERNAL_ERROR = Fault(10008, "The server could not complete the request.", OURS)
 
     INVALID_EXTENSION_TYPE = Fault(
         61987,
@@ -154,6 +162,11 @@ class ApiError(SwitchvoxServerError):
 
 class ConfigurationError(SwitchvoxServerError):
     """An environment variable holds a value the server cannot use."""
+
+
+class DatabaseUnavailable(SwitchvoxServerError):
+    """The database could not be reached, stopped answering, ran out of space or held a lock
+    too long. The message is the cause, fit for a log line: it never holds a credential."""
 
 
 class IntakeError(SwitchvoxServerError):

@@ -12,10 +12,13 @@ import logging.config
 from typing import Any
 
 PACKAGE_LOGGER = "switchvox_server"
+# SQLAlchemy's pool reports its own error paths (a connection that failed to reset or close)
+# here; without a handler they would reach stderr unformatted, or not at all.
+POOL_LOGGER = "sqlalchemy.pool"
 
 
 def package_log_config() -> dict[str, Any]:
-    """A logging configuration for this package's loggers alone."""
+    """A logging configuration for this package's loggers, and SQLAlchemy's pool warnings."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -34,6 +37,7 @@ def package_log_config() -> dict[str, Any]:
         },
         "loggers": {
             PACKAGE_LOGGER: {"handlers": ["switchvox"], "level": "INFO", "propagate": False},
+            POOL_LOGGER: {"handlers": ["switchvox"], "level": "WARNING", "propagate": False},
         },
     }
 

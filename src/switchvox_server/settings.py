@@ -20,6 +20,10 @@ DEFAULT_MAX_CONNECTIONS = 500
 DEFAULT_SHUTDOWN_TIMEOUT = 30
 
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+# A database that does not answer costs a request seconds, not forever (docs/configuration.md).
+DEFAULT_DB_CONNECT_TIMEOUT = 5.0
+DEFAULT_DB_STATEMENT_TIMEOUT = 15.0
+MAX_TIMEOUT_SECONDS = 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,10 @@ class Settings:
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT
+    db_connect_timeout: float = DEFAULT_DB_CONNECT_TIMEOUT
+    """Seconds to open a database connection (and to wait for a free one in the pool)."""
+    db_statement_timeout: float = DEFAULT_DB_STATEMENT_TIMEOUT
+    """Seconds one statement may run or wait for a lock before the database gives up."""
 
     @property
     def max_upload_bytes(self) -> int:
@@ -72,6 +80,15 @@ class Settings:
             ),
             max_connections=_integer(env, "SWITCHVOX_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS),
             shutdown_timeout=_integer(env, "SWITCHVOX_SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT),
+            db_connect_timeout=_seconds(
+                env, "SWITCHVOX_DB_CONNECT_TIMEOUT", DEFAULT_DB_CONNECT_TIMEOUT, MAX_TIMEOUT_SECONDS
+            ),
+            db_statement_timeout=_seconds(
+                env,
+                "SWITCHVOX_DB_STATEMENT_TIMEOUT",
+                DEFAULT_DB_STATEMENT_TIMEOUT,
+                MAX_TIMEOUT_SECONDS,
+            ),
         )
         if not 1 <= settings.extension_min_length <= settings.extension_max_length:
             raise ConfigurationError(
@@ -99,6 +116,10 @@ def _optional_integer(env: Mapping[str, str], name: str) -> int | None:
     if value < 0:
         raise ConfigurationError(f"{name} must not be negative")
     return value
+
+
+# A day: beyond it a "timeout" no longer protects anyone, and SQLite's busy timeout (whole
+# milliseconds in a C int) stays far from overflowing.
 
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from switchvox_server.faults import FAULTS, ApiError, BodyTooLarge, ErrorEntry, IntakeError
 from switchvox_server.http.auth import Authenticator, Verdict
+from switchvox_server.http.failures import fault_for
 from switchvox_server.http.intake import take_in
 from switchvox_server.methods.registry import MethodContext, Principal, registry
 from switchvox_server.protocol import json_envelope, xml_envelope
@@ -50,7 +51,11 @@ def api_endpoint(envelope: Envelope) -> Callable[[Request], object]:
     async def endpoint(request: Request) -> Response:
         started = time.perf_counter()
         entry: dict[str, object] = {"path": request.url.path}
-        response = await _serve(request, envelope, entry)
+        try:
+            response = await _serve(request, envelope, entry)
+        except Exception as error:  # the boundary: no request ever gets a plain 500
+            failure = fault_for(error, getattr(request.app.state, "database", None))
+            response = _faults(envelope, str(entry.get("method", "")), failure, entry)
         entry["status"] = response.status_code
         entry["ms"] = round((time.perf_counter() - started) * 1000)
         access_log.info(_logfmt(entry))
@@ -117,6 +122,22 @@ def _faults(envelope: Envelope, method: str, error: ApiError, entry: dict[str, o
     entry["outcome"] = "fault:" + ",".join(str(item.code) for item in error.errors)
     body = b"".join(envelope.render(method, None, error.errors))
     return Response(body, media_type=envelope.content_type)
+
+
+async def server_error(request: Request, error: Exception) -> Response:
+    """Starlette's handler for an exception that escaped everything else: the fault envelope
+    10008 on `/xml` and `/json`, and an access-log line. Starlette raises the exception again
+    after this answer, so that the ASGI server logs its traceback (once)."""
+    entry: dict[str, object] = {"path": request.url.path}
+    envelope = {"/xml": XML, "/json": JSON}.get(request.url.path)
+    if envelope is None:
+        entry["outcome"] = "error"
+        response: Response = JSONResponse({"status": "error"}, status_code=500)
+    else:
+        response = _faults(envelope, "", ApiError(FAULTS.INTERNAL_ERROR), entry)
+    entry["status"] = response.status_code
+    access_log.info(_logfmt(entry))
+    return response
 
 
 def _unauthorized(authenticator: Authenticator, *, stale: bool) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ STATISTICS_REFRESH_ROWS = 1000
 # Files from this size on (about 10,000 rows) are stored by a helper process, when the
 # server keeps them: below it, handing batches over costs more than it saves.
 HELPER_PROCESS_BYTES = 1024 * 1024
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +158,12 @@ def _finish(report: BulkReport, step: Callable[[], object]) -> None:
 
 
 def _refresh_statistics(database: Database) -> None:
-    with database.sessions.begin() as session:
-        queries.refresh_statistics(session)
+    # The upload is committed: failing here must not answer as if nothing had been written.
+    try:
+        with database.sessions.begin() as session:
+            queries.refresh_statistics(session)
+    except Exception:
+        logger.warning("refreshing the planner statistics after an upload failed", exc_info=True)
 
 
 def _worth_a_helper(

@@ -7,12 +7,15 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from switchvox_server.faults import DatabaseUnavailable
+from switchvox_server.settings import DEFAULT_DB_CONNECT_TIMEOUT, DEFAULT_DB_STATEMENT_TIMEOUT
 from switchvox_server.store.driver import ConnectionSpec, begin_exclusive, configure_sqlite
+from switchvox_server.store.failures import database_failure
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -30,11 +33,31 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str) -> Database:
-    """Create the engine for `url` with the per-dialect settings this server relies on."""
-    engine = create_engine(url, pool_pre_ping=True)
+def open_database(
+    url: str,
+    *,
+    connect_timeout: float = DEFAULT_DB_CONNECT_TIMEOUT,
+    statement_timeout: float = DEFAULT_DB_STATEMENT_TIMEOUT,
+) -> Database:
+    """Create the engine for `url` with the per-dialect settings this server relies on, and
+    the timeouts (in seconds) that bound how long a failing database can hold a request."""
+    parsed = make_url(url)
+    deadlines = parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg"
+    options: dict[str, Any] = {
+        # Error messages (and so log lines) never carry a statement's values: secrets.
+        "hide_parameters": True,
+        # With deadlines, pooled connections are pinged by them, within the connect timeout.
+        "pool_pre_ping": not deadlines,
+    }
+    if not _in_memory(parsed):  # its single-connection pool has no queue to wait in
+        options["pool_timeout"] = connect_timeout
+    engine = create_engine(parsed, **options)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, statement_timeout)
+    elif deadlines:
+        from switchvox_server.store.postgres import install_deadlines
+
+        install_deadlines(engine, connect_timeout, statement_timeout)
     event.listen(engine, "begin", _take_writer_lock)
     exclusive = engine.execution_options(exclusive_writer=True)
     return Database(
@@ -44,10 +67,10 @@ def open_database(url: str) -> Database:
     )
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        configure_sqlite(dbapi_connection)
+        configure_sqlite(dbapi_connection, busy_timeout=busy_timeout)
 
 
 def _take_writer_lock(connection: Connection) -> None:
@@ -63,8 +86,16 @@ def _take_writer_lock(connection: Connection) -> None:
 def shared_between_processes(database: Database) -> bool:
     """Whether another process opening the same URL reaches the same data: not so for an
     in-memory SQLite database."""
-    url = database.engine.url
-    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+    return not _in_memory(database.engine.url)
+
+
+def _in_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def failure_of(database: Database, error: BaseException) -> DatabaseUnavailable | None:
+    """What `error` means if the database failed under it (see store.failures), else None."""
+    return database_failure(error, database.engine.dialect.dbapi, database.engine.url.password)
 
 
 def connection_spec(database: Database) -> ConnectionSpec:

@@ -7,21 +7,24 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from switchvox_server.settings import DEFAULT_DB_STATEMENT_TIMEOUT
+
 # Every bulk writer takes this PostgreSQL advisory lock for its transaction, so uploads
 # from any number of server processes apply one after another and never race on a number.
 BULK_WRITE_LOCK_KEY = 0x5356_0001
-SQLITE_BUSY_TIMEOUT_MS = 60_000
 
 
-def configure_sqlite(dbapi_connection: Any) -> None:
-    """WAL (readers go on while an upload writes), foreign keys, a generous busy timeout,
-    and transactions begun by us rather than by pysqlite, which begins them late and never
-    with IMMEDIATE."""
+def configure_sqlite(
+    dbapi_connection: Any, *, busy_timeout: float = DEFAULT_DB_STATEMENT_TIMEOUT
+) -> None:
+    """WAL (readers go on while an upload writes), foreign keys, how long (in seconds) to
+    wait for a lock another connection holds before "database is locked", and transactions
+    begun by us rather than by pysqlite, which begins them late and never with IMMEDIATE."""
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={max(1, round(busy_timeout * 1000))}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
