@@ -12,7 +12,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from switchvox_server.store.driver import ConnectionSpec, begin_exclusive, configure_sqlite
+from switchvox_server.store.driver import (
+    ConnectionSpec,
+    begin_exclusive,
+    configure_sqlite,
+    require_driver,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -32,6 +37,7 @@ class Database:
 
 def open_database(url: str) -> Database:
     """Create the engine for `url` with the per-dialect settings this server relies on."""
+    require_driver(url)
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
