@@ -102,15 +102,28 @@ def test_unusable_database_url_is_one_line_and_status_2(
         assert (status, message[: len(expected)]) == (2, expected), arguments
 
 
+def no_pq_library() -> None:
+    # What psycopg raises, on several lines, when it is installed without libpq.
+    raise ImportError("no pq wrapper available.\nAttempts:\n- couldn't import psycopg 'c'")
+
+
+@pytest.mark.parametrize("missing", ["module", "library"])
 def test_missing_postgres_driver_names_the_extra_to_install(
+    missing: str,
     database_commands: list[list[str]],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A postgresql+psycopg URL without psycopg installed says which extra installs it,
-    for serve and migrate as for every other command."""
+    """A postgresql+psycopg URL without psycopg (or without the library it needs) says
+    which extra installs it, in one line, for serve and migrate as for every other
+    command."""
+    from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/test")
-    monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` now fails
+    if missing == "module":
+        monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` now fails
+    else:
+        monkeypatch.setattr(PGDialect_psycopg, "import_dbapi", no_pq_library)
     for arguments in database_commands:
         status, message = run(arguments, capsys)
         assert status == 2, arguments

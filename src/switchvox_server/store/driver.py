@@ -1,5 +1,6 @@
 """What this server sets on every DB-API connection, shared by the engine and by the helper
-process that stores large uploads (which does without SQLAlchemy to stay small)."""
+process that stores large uploads (which does without SQLAlchemy to stay small), and the
+check that a DATABASE_URL's driver is installed."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def require_driver(url: str) -> None:
     except ImportError as error:
         key = (parsed.get_backend_name(), parsed.get_driver_name())
         driver = error.name or key[1]
-        problem = f"DATABASE_URL needs the {driver} driver, which cannot be imported ({error})"
+        reason = " ".join(str(error).split())  # psycopg explains on several lines
+        problem = f"DATABASE_URL needs the {driver} driver, which cannot be imported ({reason})"
         if key in _DRIVER_EXTRAS:
             raise ConfigurationError(f"{problem}: {_DRIVER_EXTRAS[key]}") from None
         raise ConfigurationError(
