@@ -131,10 +131,10 @@ def test_missing_postgres_driver_names_the_extra_to_install(
         assert message.endswith(POSTGRES_EXTRA), message
 
 
-def newer_database(path: Path) -> str:
+def newer_database(path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A SQLite database migrated by a release newer than this one."""
     url = f"sqlite:///{path}"
-    os.environ["DATABASE_URL"] = url
+    monkeypatch.setenv("DATABASE_URL", url)
     assert main(["migrate"]) == 0
     with sqlite3.connect(path) as connection:
         connection.execute("UPDATE alembic_version SET version_num = 'ffff'")
@@ -168,7 +168,7 @@ def test_unreachable_database_is_one_line(
         (tmp_path / "text.db").write_text("this is no database\n" * 100)
         url = f"sqlite:///{tmp_path / 'text.db'}"
     else:
-        url = newer_database(tmp_path / "newer.db")
+        url = newer_database(tmp_path / "newer.db", monkeypatch)
         capsys.readouterr()
     monkeypatch.setenv("DATABASE_URL", url)
     for arguments in database_commands:
