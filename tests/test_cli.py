@@ -87,17 +87,6 @@ def test_first_migrate_shows_a_generated_admin_password_once(
     assert client.post("/xml", content=b"").status_code == 200
 
 
-def test_bad_database_url_is_a_message_not_a_traceback(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """An unparsable DATABASE_URL gives one `switchvox-server:` line and exit status 1."""
-    monkeypatch.setenv("DATABASE_URL", "not a database url")
-    assert main(["migrate"]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("switchvox-server: DATABASE_URL is not usable")
-    assert "Traceback" not in err
-
-
 def test_bad_setting_exits_with_status_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,11 +4,17 @@ unchanged, with no secret in it and no cell a spreadsheet would run."""
 from __future__ import annotations
 
 import csv
+import errno
 import io
+import os
+import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from switchvox_server.bulk import export
@@ -182,3 +188,130 @@ def test_export_to_a_missing_directory_fails_cleanly(
     assert main(["export", "--output", str(target)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"switchvox-server: cannot write {target}")
+
+
+# --- what --output may replace -----------------------------------------------------------
+
+
+@pytest.fixture
+def exports(tmp_path: Path) -> Path:
+    """A directory of its own for the exported files (the test database is beside it)."""
+    directory = tmp_path / "exports"
+    directory.mkdir()
+    return directory
+
+
+def special_target(directory: Path, kind: str) -> Path:
+    """An output path naming something that is not a regular file."""
+    target = directory / "out.csv"
+    if kind == "symbolic link to a file":
+        (directory / "elsewhere.csv").write_text("the link's own file")
+        target.symlink_to(directory / "elsewhere.csv")
+    elif kind == "symbolic link to a device":
+        target.symlink_to(os.devnull)
+    elif kind == "dangling symbolic link":
+        target.symlink_to(directory / "nowhere.csv")
+    elif kind == "FIFO":
+        os.mkfifo(target)
+    else:
+        target.mkdir()
+    return target
+
+
+@pytest.mark.parametrize(
+    ("kind", "shown"),
+    [
+        ("symbolic link to a file", "a symbolic link"),
+        ("symbolic link to a device", "a symbolic link"),
+        ("dangling symbolic link", "a symbolic link"),
+        ("FIFO", "a FIFO"),
+        ("directory", "a directory"),
+    ],
+)
+def test_export_output_refuses_what_is_not_a_regular_file(
+    kind: str, shown: str, exports: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--output never replaces (or writes through) a symbolic link, a FIFO or a directory:
+    one line, status 1, and everything left as it was."""
+    target = special_target(exports, kind)
+    before = sorted((path.name, path.lstat().st_mode) for path in exports.iterdir())
+    assert main(["export", "--output", str(target)]) == 1
+    assert capsys.readouterr().err == (
+        f"switchvox-server: will not replace {target}: it is {shown}"
+        " (--output writes a new or a regular file)\n"
+    )
+    assert sorted((path.name, path.lstat().st_mode) for path in exports.iterdir()) == before
+    if kind == "symbolic link to a file":
+        assert (exports / "elsewhere.csv").read_text() == "the link's own file"
+
+
+def test_export_output_replaces_a_regular_file_by_rename(client: TestClient, exports: Path) -> None:
+    """A regular file is replaced by a new, complete, owner-only file moved into its place:
+    a reader holding the old file keeps reading the old content."""
+    upload(client, "ext,fname,lname,email,password,phone_password\n401,A,B,a@b.org,pw401x,s401\n")
+    target = exports / "out.csv"
+    target.write_text("old content")
+    target.chmod(0o644)
+    with target.open() as old_reader:
+        data = export_to(target)
+        assert old_reader.read() == "old content"
+    assert [row["ext"] for row in rows_of(data)] == ["401"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [path.name for path in exports.iterdir()] == ["out.csv"]
+
+
+def fail_mid_write(error: BaseException) -> Callable[..., int]:
+    """A write_export that writes the header and then fails with `error`."""
+
+    def write(session: object, out: IO[bytes], *args: object) -> int:
+        out.write(BOM + HEADER.encode() + b"\r\n")
+        out.flush()
+        raise error
+
+    return write
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "message"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), 1, "cannot write {target}: No space"),
+        (KeyboardInterrupt(), 130, "interrupted"),
+    ],
+)
+def test_failed_export_leaves_the_old_file_and_no_partial_one(
+    error: BaseException,
+    status: int,
+    message: str,
+    exports: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An export that fails half-way (a full disk, Ctrl+C) leaves the old file as it was
+    and no partial file beside it."""
+    target = exports / "out.csv"
+    target.write_text("old content")
+    monkeypatch.setattr(export, "write_export", fail_mid_write(error))
+    assert main(["export", "--output", str(target)]) == status
+    assert capsys.readouterr().err.startswith("switchvox-server: " + message.format(target=target))
+    assert target.read_text() == "old content"
+    assert [path.name for path in exports.iterdir()] == ["out.csv"]
+
+
+def test_export_output_turned_into_a_link_meanwhile_is_not_replaced(
+    exports: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The target is checked again just before the finished file is moved: a symbolic
+    link put there while the export ran stays, and the partial file goes."""
+    target = exports / "out.csv"
+    real_write = export.write_export
+
+    def write_then_swap(session: Session, out: IO[bytes], *args: Any) -> int:
+        count = real_write(session, out, *args)
+        target.symlink_to(os.devnull)
+        return count
+
+    monkeypatch.setattr(export, "write_export", write_then_swap)
+    assert main(["export", "--output", str(target)]) == 1
+    assert "it is a symbolic link" in capsys.readouterr().err
+    assert target.is_symlink()
+    assert [path.name for path in exports.iterdir()] == ["out.csv"]

@@ -202,6 +202,22 @@ DECISIONS: tuple[Decision, ...] = (
         " method fault.",
     ),
     Decision(
+        "Command-line failures",
+        "Every failure a user can act on ends a command with one line"
+        " `switchvox-server: <message>` on standard error and no traceback: status 2 for an"
+        " unusable environment variable, DATABASE_URL included (a driver that is not installed"
+        " is named with the extra that installs it), 130 when interrupted, 1 otherwise. When"
+        " the reader of standard output goes away (`export | head`), the command stops"
+        " quietly with status 1.",
+    ),
+    Decision(
+        "Export to a file",
+        "`export --output FILE` writes a new file or replaces a regular one, never anything"
+        " else: a symbolic link (wherever it points), a FIFO, a device or a directory at FILE"
+        " is refused and left alone. The export is written beside FILE, synced to disk, and"
+        " renamed over it, so a failed export leaves the old file as it was.",
+    ),
+    Decision(
         "Response rendering",
         "XML responses carry no declaration; characters XML cannot carry are replaced by"
         " U+FFFD. JSON: numbers by nature are numbers, an empty element is `{}`, and text"

@@ -1,23 +1,19 @@
 """The `switchvox-server` command: serve the API, migrate the store, manage admin accounts
 and templates, import and export extensions, apply seed files.
 
-Each command family is a module with `add_parser(commands)`; this one assembles them and
-turns what they raise into a one-line message and an exit status.
+Each command family is a module with `add_parser(commands)`; this one assembles them, and
+`failures` turns what they raise into a one-line message and an exit status.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from collections.abc import Callable, Sequence
-
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from switchvox_server import __version__
 from switchvox_server.cli import admin, seed, serve, templates, transfer
-from switchvox_server.cli.common import PROG, CommandError, fail
-from switchvox_server.faults import ConfigurationError
+from switchvox_server.cli.common import PROG, CommandError
+from switchvox_server.cli.failures import run_to_the_end
 from switchvox_server.settings import Settings
 
 __all__ = ["CommandError", "main"]
@@ -28,33 +24,7 @@ Command = Callable[[argparse.Namespace, Settings], int]
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     run: Command = arguments.run
-    try:
-        settings = Settings.from_environ()
-    except ConfigurationError as error:
-        return fail(str(error), status=2)
-    try:
-        return run(arguments, settings)
-    except CommandError as error:
-        return fail(str(error))
-    except (ArgumentError, NoSuchModuleError) as error:
-        return fail(f"DATABASE_URL is not usable: {error}")
-    except OperationalError as error:
-        return fail(f"cannot use the database: {error.orig}")
-    except KeyboardInterrupt:
-        return fail("interrupted", status=130)
-    except BrokenPipeError:
-        # The reader went away (`export | head`): stop quietly, as other tools do, and keep
-        # Python from complaining again when it flushes stdout at exit.
-        _silence_stdout()
-        return 1
-
-
-def _silence_stdout() -> None:
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass  # stdout is no real file (tests): nothing will flush into a closed pipe
+    return run_to_the_end(lambda: run(arguments, Settings.from_environ()))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
-from switchvox_server.cli.common import CommandError, prepared_database
+from switchvox_server.cli.common import CommandError, prepared_database, say
 from switchvox_server.settings import Settings
 from switchvox_server.store.models import AccessLevel
 
 if TYPE_CHECKING:
     from switchvox_server.cli.common import Commands
+
+_NOT_UTF8 = "the password is not valid UTF-8"
 
 
 def add_parser(commands: Commands) -> None:
@@ -71,7 +73,7 @@ def _add(arguments: argparse.Namespace, settings: Settings) -> int:
     except IntegrityError:
         # Another process added the same name between our check and our commit.
         raise CommandError(f"an admin named {name!r} already exists") from None
-    print(f"Added the admin {name!r} with {access.value} access.")
+    say(f"Added the admin {name!r} with {access.value} access.")
     return 0
 
 
@@ -87,7 +89,7 @@ def _passwd(arguments: argparse.Namespace, settings: Settings) -> int:
         with database.sessions.begin() as session:
             if not set_admin_password(session, name, password):
                 raise CommandError(f"no admin named {name!r}")
-    print(f"Set a new password for the admin {name!r}.")
+    say(f"Set a new password for the admin {name!r}.")
     return 0
 
 
@@ -97,7 +99,7 @@ def _list(arguments: argparse.Namespace, settings: Settings) -> int:
     with prepared_database(settings) as (database, _), database.sessions.begin() as session:
         admins = list_admins(session)
     for name, access in admins:
-        print(f"{name}\t{access.value}")
+        say(f"{name}\t{access.value}")
     return 0
 
 
@@ -120,7 +122,7 @@ def _remove(arguments: argparse.Namespace, settings: Settings) -> int:
                 f"{name!r} is the last admin with full access; add another one first"
             )
         remove_admin(session, name)
-    print(f"Removed the admin {name!r}.")
+    say(f"Removed the admin {name!r}.")
     return 0
 
 
@@ -145,11 +147,24 @@ def _prompt_password() -> str:
 
 
 def _read_password() -> str:
-    line = sys.stdin.readline()
+    if sys.stdin is None:
+        raise CommandError("standard input is closed")
+    try:
+        line = sys.stdin.readline()
+    except UnicodeDecodeError:
+        raise CommandError(_NOT_UTF8) from None
+    except OSError as error:
+        raise CommandError(f"cannot read standard input: {error.strerror}") from None
     return _check_password(line.removesuffix("\n").removesuffix("\r"))
 
 
 def _check_password(password: str) -> str:
     if not password:
         raise CommandError("the password must not be empty")
+    try:
+        # Bytes a terminal or a pipe passed through undecoded (Python keeps them as lone
+        # surrogates) would fail only later, when the password is hashed.
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CommandError(_NOT_UTF8) from None
     return password

@@ -1,11 +1,12 @@
-"""What every command shares: the error it raises, how a failure is shown, the store."""
+"""What every command shares: the error it raises, how a failure and its output are shown,
+the store."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeAlias
+from contextlib import contextmanager, suppress
+from typing import IO, TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
     import argparse
@@ -23,9 +24,47 @@ class CommandError(Exception):
     """A mistake the user can fix; shown as `switchvox-server: <message>`, no traceback."""
 
 
+class OutputError(CommandError):
+    """Standard output cannot be written (a full disk, a device error)."""
+
+
 def fail(message: str, *, status: int = 1) -> int:
-    print(f"{PROG}: {message}", file=sys.stderr)
+    """Show `message` as the command's one line on standard error; return `status`."""
+    # When standard error is unusable too, the exit status is all that is left.
+    if sys.stderr is not None:
+        with suppress(OSError, ValueError):
+            print(f"{PROG}: {message}", file=sys.stderr, flush=True)
     return status
+
+
+def say(line: str) -> None:
+    """Print `line` on standard output; a failure to write it is an OutputError."""
+    with _writing_standard_output():
+        print(line)
+
+
+@contextmanager
+def standard_output() -> Iterator[IO[bytes]]:
+    """Standard output as bytes, once what print() holds is written; a failure to write
+    it is an OutputError."""
+    if sys.stdout is None:
+        raise OutputError("standard output is closed")
+    with _writing_standard_output():
+        sys.stdout.flush()
+        yield sys.stdout.buffer
+        sys.stdout.flush()
+
+
+@contextmanager
+def _writing_standard_output() -> Iterator[None]:
+    # A reader that went away stays a BrokenPipeError, which ends a command quietly
+    # (`export | head`); any other failure (a full disk, a device error) is shown.
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputError(f"cannot write to standard output: {error.strerror or error}") from None
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from switchvox_server.cli.common import CommandError, prepared_database
+from switchvox_server.cli.common import CommandError, prepared_database, say
 from switchvox_server.settings import Settings
 
 if TYPE_CHECKING:
@@ -35,5 +35,5 @@ def _seed(arguments: argparse.Namespace, settings: Settings) -> int:
             summary = apply_seed(database, seed, secret_key, settings)
     except SeedError as error:
         raise CommandError(str(error)) from None
-    print(f"Applied {arguments.file}: {summary}")
+    say(f"Applied {arguments.file}: {summary}")
     return 0

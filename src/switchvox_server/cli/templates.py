@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
-from switchvox_server.cli.common import CommandError, prepared_database
+from switchvox_server.cli.common import CommandError, prepared_database, say
 from switchvox_server.faults import FAULTS
 from switchvox_server.settings import Settings
 from switchvox_server.store.models import VoicemailPinRule
@@ -77,10 +77,10 @@ def _list(arguments: argparse.Namespace, settings: Settings) -> int:
 
     with prepared_database(settings) as (database, _), database.sessions.begin() as session:
         templates = list_templates(session)
-    print("\t".join(("id", "name", *SETTINGS)))
+    say("\t".join(("id", "name", *SETTINGS)))
     for template in templates:
         cells = [template["id"], template["name"], *(template[name] for name in SETTINGS)]
-        print("\t".join(_text(cell) for cell in cells))
+        say("\t".join(_text(cell) for cell in cells))
     return 0
 
 
@@ -95,9 +95,9 @@ def _show(arguments: argparse.Namespace, settings: Settings) -> int:
     if template is None:
         raise CommandError(f"no template with the id {template_id}")
     for name in ("id", "name", *SETTINGS):
-        print(f"{name}: {_text(template[name])}")
+        say(f"{name}: {_text(template[name])}")
     if not usable_template(template):
-        print(f"usable: no (uploads with this template answer fault {_UNUSABLE})")
+        say(f"usable: no (uploads with this template answer fault {_UNUSABLE})")
     return 0
 
 
@@ -115,7 +115,7 @@ def _add(arguments: argparse.Namespace, settings: Settings) -> int:
     except IntegrityError:
         # Another process added the same name between our check and our commit.
         raise CommandError(f"a template named {name!r} already exists") from None
-    print(new_id)  # only the id, for scripts: id=$(switchvox-server templates add ...)
+    say(str(new_id))  # only the id, for scripts: id=$(switchvox-server templates add ...)
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -13,7 +14,13 @@ from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from switchvox_server.cli.common import CommandError, fail, prepared_database
+from switchvox_server.cli.common import (
+    CommandError,
+    fail,
+    prepared_database,
+    say,
+    standard_output,
+)
 from switchvox_server.faults import ApiError
 from switchvox_server.settings import Settings
 from switchvox_server.store.models import ExtensionType
@@ -28,6 +35,15 @@ if TYPE_CHECKING:
 # `import` exit status when the upload ran but some of its rows failed.
 ROWS_FAILED = 3
 _DUPE_PROCESSES = ("skip", "replace", "update")  # dupe_process 1, 2, 3
+# What an output path may be instead of a regular file, for the message that refuses it.
+_NOT_REGULAR: tuple[tuple[Callable[[int], bool], str], ...] = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
 _IMPORT_EPILOG = """\
 The upload runs exactly as switchvox.extensions.phones.bulk.upload does over the API: the
 same checks, faults, row rules and report, in one transaction.
@@ -100,8 +116,9 @@ def add_parser(commands: Commands) -> None:
         "-o",
         type=Path,
         metavar="FILE",
-        help="write to FILE (replaced when complete, readable by its owner only)"
-        " instead of standard output",
+        help="write to FILE instead of standard output: a new file, or a regular file"
+        " replaced once the export is complete (never a symbolic link, a FIFO or a"
+        " device); readable by its owner only",
     )
     command.set_defaults(run=_export)
 
@@ -138,17 +155,25 @@ def _import(arguments: argparse.Namespace, settings: Settings) -> int:
 @contextmanager
 def _upload_file(name: str) -> Iterator[IO[bytes]]:
     """The file to upload, seekable as the CSV reader needs: a pipe is spooled first."""
+    shown = "standard input" if name == "-" else name
     with ExitStack() as stack:
-        if name == "-":
-            source: IO[bytes] = sys.stdin.buffer
-        else:
+        if name != "-":
             try:
-                source = stack.enter_context(open(name, "rb"))
+                source: IO[bytes] = stack.enter_context(open(name, "rb"))
             except OSError as error:
                 raise CommandError(f"cannot read {name}: {error.strerror}") from None
+        elif sys.stdin is None:
+            raise CommandError("standard input is closed")
+        else:
+            source = sys.stdin.buffer
         if not source.seekable():
-            spool = stack.enter_context(tempfile.TemporaryFile())
-            shutil.copyfileobj(source, spool)
+            try:
+                spool = stack.enter_context(tempfile.TemporaryFile())
+                shutil.copyfileobj(source, spool)
+            except OSError as error:
+                raise CommandError(
+                    f"cannot copy {shown} to a temporary file: {error.strerror}"
+                ) from None
             spool.seek(0)
             source = spool
         yield source
@@ -190,12 +215,10 @@ def _write_envelope(
     )
     result = None if report is None else report.to_element()
     errors = () if error is None else error.errors
-    sys.stdout.flush()
-    out = sys.stdout.buffer
-    for chunk in render(METHOD, result, errors):
-        out.write(chunk)
-    out.write(b"\n")  # the envelope, byte for byte, then the end of the line
-    out.flush()
+    with standard_output() as out:
+        for chunk in render(METHOD, result, errors):
+            out.write(chunk)
+        out.write(b"\n")  # the envelope, byte for byte, then the end of the line
 
 
 def _print_report(report: BulkReport, parameters: UploadParameters) -> None:
@@ -205,16 +228,16 @@ def _print_report(report: BulkReport, parameters: UploadParameters) -> None:
     # when it would not print plainly (it may be anything in a failed row).
     for number, _first, _last, _email, errors in report.sections[Section.CREATE_FAILED].rows():
         # Each message is a full sentence, so they read well side by side.
-        print(f"extension {_shown(number)}: {' '.join(errors)}")
+        say(f"extension {_shown(number)}: {' '.join(errors)}")
     dupe = _DUPE_PROCESSES[parameters.dupe_process - 1]
-    print(
+    say(
         f"{report.extension_type.display} upload, dupe process {int(parameters.dupe_process)}"
         f" ({dupe}): {report.total} {'row' if report.total == 1 else 'rows'}"
     )
     for section in Section:
-        print(f"  {section.value:<15}{report.count(section)}")
+        say(f"  {section.value:<15}{report.count(section)}")
     if parameters.report_only:
-        print("Report only: nothing was changed.")
+        say("Report only: nothing was changed.")
 
 
 def _shown(cell: str) -> str:
@@ -233,17 +256,18 @@ def _export(arguments: argparse.Namespace, settings: Settings) -> int:
         None if arguments.extension_type is None else ExtensionType(arguments.extension_type)
     )
     output: Path | None = arguments.output
+    if output is not None:
+        _refuse_to_replace(output)  # before any work, and again before the file is moved
     with prepared_database(settings) as (database, _), database.sessions.begin() as session:
         # A bar on the terminal, unless the CSV itself is going to that terminal.
         show_bar = sys.stderr.isatty() and (output is not None or not sys.stdout.isatty())
         with _export_progress(session, extension_type, show_bar) as written:
             if output is None:
-                sys.stdout.flush()
-                write_export(session, sys.stdout.buffer, extension_type, written)
-                sys.stdout.buffer.flush()
+                with standard_output() as out:
+                    write_export(session, out, extension_type, written)
                 return 0
             count = _export_to_file(session, output, extension_type, written)
-    print(f"Exported {count} extension{'' if count == 1 else 's'} to {output}.")
+    say(f"Exported {count} extension{'' if count == 1 else 's'} to {output}.")
     return 0
 
 
@@ -286,6 +310,9 @@ def _export_to_file(
     try:
         with os.fdopen(handle, "wb") as out:
             count = write_export(session, out, extension_type, written)
+            out.flush()
+            os.fsync(out.fileno())  # the content is on disk before the name points at it
+        _refuse_to_replace(path)  # again: something may have taken the name meanwhile
         os.replace(partial, path)
     except OSError as error:
         Path(partial).unlink(missing_ok=True)
@@ -294,3 +321,19 @@ def _export_to_file(
         Path(partial).unlink(missing_ok=True)
         raise
     return count
+
+
+def _refuse_to_replace(path: Path) -> None:
+    """Refuse an output path that names anything but a regular file or nothing: replacing
+    a symbolic link, a FIFO or a device with a file would silently break what it was for."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror}") from None
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _NOT_REGULAR if test(mode)), "not a regular file")
+        raise CommandError(
+            f"will not replace {path}: it is {kind} (--output writes a new or a regular file)"
+        )

@@ -14,7 +14,12 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from switchvox_server.faults import DatabaseUnavailable
 from switchvox_server.settings import DEFAULT_DB_CONNECT_TIMEOUT, DEFAULT_DB_STATEMENT_TIMEOUT
-from switchvox_server.store.driver import ConnectionSpec, begin_exclusive, configure_sqlite
+from switchvox_server.store.driver import (
+    ConnectionSpec,
+    begin_exclusive,
+    configure_sqlite,
+    require_driver,
+)
 from switchvox_server.store.failures import database_failure
 
 if TYPE_CHECKING:
@@ -41,6 +46,7 @@ def open_database(
 ) -> Database:
     """Create the engine for `url` with the per-dialect settings this server relies on, and
     the timeouts (in seconds) that bound how long a failing database can hold a request."""
+    require_driver(url)
     parsed = make_url(url)
     deadlines = parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg"
     options: dict[str, Any] = {
