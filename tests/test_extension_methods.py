@@ -446,7 +446,7 @@ def test_search_reports_every_bad_value(client: TestClient) -> None:
 
 
 def test_read_only_admin_may_read_but_not_upload(client: TestClient) -> None:
-    """A read-only admin calls getInfo and search, and gets fault 10004 for bulk upload."""
+    """A read-only admin calls getInfo and search, and gets fault 27168 for bulk upload."""
     populate(client)
     with client.app.state.database.sessions.begin() as session:  # type: ignore[attr-defined]
         add_admin(session, "reader", "reader-secret", AccessLevel.READ_ONLY)
@@ -454,6 +454,6 @@ def test_read_only_admin_may_read_but_not_upload(client: TestClient) -> None:
     assert numbers(call(client, GET_INFO, extensions=listed("extension", ["301"]))) == ["301"]
     assert numbers(call(client, SEARCH)) == ALL_BY_NUMBER
     assert fault(upload(client, csv_of([("304", "New", "Person")]))) == (
-        10004,
-        "You do not have permission to call switchvox.extensions.phones.bulk.upload.",
+        27168,
+        "Your account is not permitted to run this action.",
     )

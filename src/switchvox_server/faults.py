@@ -74,8 +74,10 @@ class FAULTS:
     EMPTY_REQUEST = Fault(10001, "The request was empty.", OURS)
     UNPARSABLE_REQUEST = Fault(10002, "The request could not be parsed (%1).", OURS)
     INVALID_METHOD = Fault(10003, "Invalid method (%1).", OURS)
-    PERMISSION_DENIED = Fault(10004, "You do not have permission to call %1.", OURS)
     INVALID_PARAMETER_VALUE = Fault(10005, "Invalid value for parameter %1 (%2).", OURS)
+
+    # The text of several Switchvox method pages, admin methods among them.
+    PERMISSION_DENIED = Fault(27168, "Your account is not permitted to run this action.", DOC)
 
     INVALID_EXTENSION_TYPE = Fault(
         61987,

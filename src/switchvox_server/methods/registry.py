@@ -83,7 +83,7 @@ class MethodRegistry:
         if method is None:
             raise ApiError(FAULTS.INVALID_METHOD, name)
         if not principal.may_call(method.access):
-            raise ApiError(FAULTS.PERMISSION_DENIED, name)
+            raise ApiError(FAULTS.PERMISSION_DENIED)
         return method
 
 
