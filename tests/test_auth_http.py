@@ -16,7 +16,7 @@ from lxml import etree
 from switchvox_server.http.digest import NonceAuthority
 from switchvox_server.settings import Settings
 from tests.conftest import ADMIN_PASSWORD, FIXTURES
-from tests.helpers import BULK_UPLOAD, EXAMPLE_FORM, canonical, curl, fault, request_xml
+from tests.helpers import EXAMPLE_FORM, canonical, curl, fault, request_xml
 
 REALM = "switchvox_api_auth"
 DIGEST_CHALLENGE = re.compile(

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from switchvox_server.cli import main
 from switchvox_server.tls import write_self_signed
 from tests.conftest import ADMIN_PASSWORD, FIXTURES
-from tests.helpers import BULK_UPLOAD, canonical, fault, upload
+from tests.helpers import canonical, fault, upload
 
 EXAMPLE_CSV = (FIXTURES / "example.csv").read_bytes()
 PERMISSION_DENIED = (27168, "Your account is not permitted to run this action.")
