@@ -11,12 +11,12 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from switchvox_server.http.auth import Authenticator, VerifiedPasswords
 from switchvox_server.http.digest import NonceAuthority
-from switchvox_server.http.endpoints import JSON, XML, api_endpoint
+from switchvox_server.http.endpoints import XML, api_endpoint, json_envelope_for
 from switchvox_server.http.throttle import FailureThrottle
 from switchvox_server.methods import load_methods
 from switchvox_server.settings import Settings
@@ -71,13 +71,23 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/xml", api_endpoint(XML), methods=["POST", "HEAD"]),
-            Route("/json", api_endpoint(JSON), methods=["POST", "HEAD"]),
+            Route("/xml", api_endpoint(XML), methods=["POST", "GET"]),  # GET brings HEAD
+            Route(
+                "/json", api_endpoint(json_envelope_for(settings.profile)), methods=["POST", "GET"]
+            ),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],
         lifespan=lifespan,
+        exception_handlers={404: not_found},
     )
+
+
+NOT_FOUND_HINT = "Not found. The Switchvox Extend API is at /xml and /json (POST).\n"
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse(NOT_FOUND_HINT, status_code=404)
 
 
 async def healthz(request: Request) -> Response:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from switchvox_server.faults import ConfigurationError
+from switchvox_server.profiles import Profile
 
 DEFAULT_DATABASE_URL = "sqlite:///switchvox.db"
 DEFAULT_UNREGISTERED_LIMIT = 25
@@ -29,6 +30,7 @@ class Settings:
     digest_enabled: bool = True
     strong_phone_passwords: bool = False
     writer_process: bool = True
+    profile: Profile = Profile.CLASSIC
 
     @property
     def max_upload_bytes(self) -> int:
@@ -53,6 +55,7 @@ class Settings:
             digest_enabled=_boolean(env, "SWITCHVOX_DIGEST", True),
             strong_phone_passwords=_boolean(env, "SWITCHVOX_STRONG_PHONE_PASSWORDS", False),
             writer_process=_boolean(env, "SWITCHVOX_WRITER_PROCESS", True),
+            profile=_profile(env),
         )
         if not 1 <= settings.extension_min_length <= settings.extension_max_length:
             raise ConfigurationError(
@@ -78,6 +81,17 @@ def _optional_integer(env: Mapping[str, str], name: str) -> int | None:
     if value < 0:
         raise ConfigurationError(f"{name} must not be negative")
     return value
+
+
+def _profile(env: Mapping[str, str]) -> Profile:
+    raw = env.get("SWITCHVOX_PROFILE", "").strip().lower()
+    if not raw:
+        return Profile.CLASSIC
+    try:
+        return Profile(raw)
+    except ValueError:
+        names = " or ".join(profile.value for profile in Profile)
+        raise ConfigurationError(f"SWITCHVOX_PROFILE must be {names}, not {raw!r}") from None
 
 
 _TRUE = {"1", "true", "yes", "on"}

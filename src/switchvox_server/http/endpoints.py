@@ -17,10 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
+from switchvox_server import profiles
 from switchvox_server.faults import FAULTS, ApiError, BodyTooLarge, ErrorEntry, IntakeError
 from switchvox_server.http.auth import Authenticator, Verdict
 from switchvox_server.http.intake import take_in
 from switchvox_server.methods.registry import MethodContext, Principal, registry
+from switchvox_server.profiles import Profile
 from switchvox_server.protocol import json_envelope, xml_envelope
 from switchvox_server.protocol.request import ApiRequest, ParameterValue
 from switchvox_server.protocol.tree import Element
@@ -45,6 +47,16 @@ XML = Envelope(
 JSON = Envelope(
     json_envelope.parse_request, json_envelope.render_response, json_envelope.JSON_CONTENT_TYPE
 )
+JSON_AS_STRINGS = Envelope(
+    json_envelope.parse_request,
+    json_envelope.render_strings_response,
+    json_envelope.JSON_CONTENT_TYPE,
+)
+
+
+def json_envelope_for(profile: Profile) -> Envelope:
+    """The JSON envelope of a profile: scalar types differ (profiles.JSON_STRINGS)."""
+    return JSON_AS_STRINGS if profile.takes(profiles.JSON_STRINGS) else JSON
 
 
 def api_endpoint(envelope: Envelope) -> Callable[[Request], object]:
@@ -63,9 +75,6 @@ def api_endpoint(envelope: Envelope) -> Callable[[Request], object]:
 async def _serve(request: Request, envelope: Envelope, entry: dict[str, object]) -> Response:
     state = request.app.state
     authenticator: Authenticator = state.authenticator
-    if request.method == "HEAD":
-        entry["outcome"] = "challenge"
-        return _unauthorized(authenticator, stale=False)
     client = request.client.host if request.client else "-"
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     verdict = await run_in_threadpool(
@@ -78,6 +87,12 @@ async def _serve(request: Request, envelope: Envelope, entry: dict[str, object])
         return _unauthorized(authenticator, stale=verdict is Verdict.STALE)
     state.throttle.succeeded(client)
     entry["caller"] = verdict.value
+    if request.method == "HEAD":
+        entry["outcome"] = "head"
+        return Response(status_code=200, media_type=envelope.content_type)
+    if request.method == "GET":
+        # A person who types the URL into a browser: a GET carries no envelope.
+        return _faults(envelope, "", ApiError(FAULTS.EMPTY_REQUEST), entry)
     return await _answer(request, envelope, verdict, entry)
 
 
