@@ -166,11 +166,14 @@ DECISIONS: tuple[Decision, ...] = (
     ),
     Decision(
         "search",
-        "Every bad value gives 10005. Dates are `YYYY-MM-DD HH:MM:SS` in UTC, bounds"
-        " inclusive. `items_per_page` is 1 to 1000. Numbers sort numerically, `display` in"
-        " byte order, and every order ends with number and account id so pages never"
-        " overlap. `<extensions>` carries page_number, items_per_page, total_items and"
-        " total_pages.",
+        "The documented codes of the paged-search family where they apply; 10020 when the"
+        " max extension is not greater than the min; 10005 for a malformed extension bound,"
+        " an unknown type code, or a count of 0 or past its maximum. Dates are"
+        " `YYYY-MM-DD HH:MM:SS` in UTC, bounds inclusive, up to 9999-12-31 23:59:59."
+        " `items_per_page` is 1 to 100000 and streams; `page_number` 1 to 999999999. Numbers"
+        " sort numerically, `display` in byte order, and every order ends with number and"
+        " account id so pages never overlap. Type codes this server does not store find"
+        " nothing.",
     ),
     Decision(
         "Authentication",
