@@ -114,6 +114,13 @@ DECISIONS: tuple[Decision, ...] = (
         " export ever contains any of them.",
     ),
     Decision(
+        "Account ids",
+        "A new store gives its first extension account id 1101, then 1102 and on, as real"
+        " systems' four-digit ids look, so a client cannot mistake an account id for template"
+        " id 1. Ids are never reused; a store upgraded from 0.1.0 keeps its ids and carries on"
+        " from 1101 or past its largest. Templates number on their own from 1.",
+    ),
+    Decision(
         "Template 1",
         "A fresh database has template 1 `Default`: locale en_us, may be dialled from the"
         " IVR, status 1, no title or location, voicemail on, PIN rule `extension`.",
