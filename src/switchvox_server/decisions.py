@@ -183,6 +183,36 @@ DECISIONS: tuple[Decision, ...] = (
         " nothing.",
     ),
     Decision(
+        "GET and HEAD",
+        "`GET /xml` and `GET /json` authenticate like POST, then answer HTTP 200 with fault"
+        " 10001; an authenticated HEAD answers 200 with no body. Any other path is a 404"
+        " with a one-line plain-text hint naming /xml and /json.",
+    ),
+    Decision(
+        "getMyInfo",
+        "Only an extension's own credentials may call `switchvox.users.getMyInfo`; an admin"
+        " gets 27168. The attributes are those of the method page's example.",
+    ),
+    Decision(
+        "settings.getInfo",
+        "Flags are 0 or 1; `extension_length_constraint` is SWITCHVOX_EXTENSION_MAX_LENGTH;"
+        " the strong-password flags follow the profile and SWITCHVOX_STRONG_PHONE_PASSWORDS;"
+        " `beep_after_assisted_transfer` and `force_weak_user_password_change` are 0.",
+    ),
+    Decision(
+        "switchvox.call",
+        "A stand-in: it places no call. Every problem is reported at once (10011, 10014,"
+        " 10005), then an account id no extension has is 10021. A number to dial is 1 to 64"
+        " of 0-9, `*`, `#`, with an optional leading `+`; a variable is `name=value` and"
+        " comes back as `<variable>name=value</variable>`; numbers come back as given.",
+    ),
+    Decision(
+        "Multipart delimiters",
+        "A part that runs straight into `--BOUNDARY` without the CRLF before it ends there,"
+        " nothing of it lost (CGI.pm-style); python-multipart reads the body after a small"
+        " stream repair puts the CRLF back.",
+    ),
+    Decision(
         "Authentication",
         "An extension's number and web password authenticate too, but only for"
         " `switchvox.users.*` methods. The 401 answer has an empty body.",

@@ -103,6 +103,9 @@ class FAULTS:
         "Invalid extension range (%1 to %2). max_extension must be greater than min_extension.",
         OURS,
     )
+    UNKNOWN_DIAL_AS_ACCOUNT = Fault(
+        10021, "Invalid dial_as_account_id (%1). No extension has that account id.", OURS
+    )
     # Never answered by the stand-in itself; a test injects it (switchvox.call).
     CALL_FAILED = Fault(41591, "Your call failed to connect (Originate failed).", DOC)
 

@@ -20,6 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from switchvox_server import profiles
 from switchvox_server.faults import FAULTS, ApiError, BodyTooLarge, ErrorEntry, IntakeError
 from switchvox_server.http.auth import Authenticator, Verdict
+from switchvox_server.http.digest import parse_basic, parse_digest, split_scheme
 from switchvox_server.http.intake import take_in
 from switchvox_server.methods.registry import MethodContext, Principal, registry
 from switchvox_server.profiles import Profile
@@ -77,8 +78,9 @@ async def _serve(request: Request, envelope: Envelope, entry: dict[str, object])
     authenticator: Authenticator = state.authenticator
     client = request.client.host if request.client else "-"
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    authorization = request.headers.get("authorization")
     verdict = await run_in_threadpool(
-        authenticator.authenticate, request.method, target, request.headers.get("authorization")
+        authenticator.authenticate, request.method, target, authorization
     )
     if not isinstance(verdict, Principal):
         entry["outcome"] = f"unauthorized:{verdict.value}"
@@ -93,11 +95,25 @@ async def _serve(request: Request, envelope: Envelope, entry: dict[str, object])
     if request.method == "GET":
         # A person who types the URL into a browser: a GET carries no envelope.
         return _faults(envelope, "", ApiError(FAULTS.EMPTY_REQUEST), entry)
-    return await _answer(request, envelope, verdict, entry)
+    return await _answer(request, envelope, verdict, entry, _caller_name(authorization))
+
+
+def _caller_name(authorization: str | None) -> str:
+    """The account name of an Authorization header the authenticator has just accepted."""
+    scheme, _ = split_scheme(authorization or "")
+    if scheme == "basic":
+        basic = parse_basic(authorization or "")
+        return basic[0] if basic else ""
+    digest = parse_digest(authorization or "") if scheme == "digest" else None
+    return digest.username if digest else ""
 
 
 async def _answer(
-    request: Request, envelope: Envelope, principal: Principal, entry: dict[str, object]
+    request: Request,
+    envelope: Envelope,
+    principal: Principal,
+    entry: dict[str, object],
+    caller: str,
 ) -> Response:
     state = request.app.state
     try:
@@ -118,7 +134,13 @@ async def _answer(
         entry["method"] = method
         handler = registry.resolve(method, principal)
         context = MethodContext(
-            state.database, state.settings, state.secret_key, cleanup, entry, state.writers
+            state.database,
+            state.settings,
+            state.secret_key,
+            cleanup,
+            entry,
+            state.writers,
+            caller=caller,
         )
         api_request = ApiRequest(method, parameters, intake.upload, intake.upload_problem)
         result = await run_in_threadpool(handler.handler, api_request, context)
