@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from starlette.testclient import TestClient
@@ -111,3 +112,12 @@ def test_xml_is_the_same_under_both_profiles(make_client: Client) -> None:
         bodies.append(client.post("/xml", content=request).content)
     assert bodies[0] == bodies[1]
     assert b'account_id="1101"' in bodies[0]
+
+
+def test_the_profile_is_read_for_each_request(client: TestClient) -> None:
+    """A profile changed at run time (as a control API may) applies to the next answer."""
+    body = {"request": {"method": "switchvox.extensions.getInfo", "parameters": {}}}
+    state = client.app.state  # type: ignore[attr-defined]
+    assert client.post("/json", json=body).json()["response"]["errors"]["error"]["code"] == 10013
+    state.settings = replace(state.settings, profile=Profile.MODERN)
+    assert client.post("/json", json=body).json()["response"]["errors"]["error"]["code"] == "10013"

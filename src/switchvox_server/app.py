@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from switchvox_server.http.auth import Authenticator, VerifiedPasswords
 from switchvox_server.http.digest import NonceAuthority
-from switchvox_server.http.endpoints import XML, api_endpoint, json_envelope_for
+from switchvox_server.http.endpoints import JSON, XML, api_endpoint
 from switchvox_server.http.throttle import FailureThrottle
 from switchvox_server.methods import load_methods
 from switchvox_server.settings import Settings
@@ -72,9 +72,7 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[
             Route("/xml", api_endpoint(XML), methods=["POST", "GET"]),  # GET brings HEAD
-            Route(
-                "/json", api_endpoint(json_envelope_for(settings.profile)), methods=["POST", "GET"]
-            ),
+            Route("/json", api_endpoint(JSON), methods=["POST", "GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],

@@ -27,6 +27,7 @@ from switchvox_server.profiles import Profile
 from switchvox_server.protocol import json_envelope, xml_envelope
 from switchvox_server.protocol.request import ApiRequest, ParameterValue
 from switchvox_server.protocol.tree import Element
+from switchvox_server.settings import Settings
 
 # One line per API request: path, method, caller, outcome, row counts, status, duration.
 # Never a credential, a password or a cell of an uploaded file.
@@ -55,16 +56,20 @@ JSON_AS_STRINGS = Envelope(
 )
 
 
-def json_envelope_for(profile: Profile) -> Envelope:
-    """The JSON envelope of a profile: scalar types differ (profiles.JSON_STRINGS)."""
-    return JSON_AS_STRINGS if profile.takes(profiles.JSON_STRINGS) else JSON
+def envelope_for(envelope: Envelope, profile: Profile) -> Envelope:
+    """The envelope as the profile writes it: JSON scalar types differ (profiles.JSON_STRINGS).
+    Chosen per request, so a profile changed at run time applies to the next answer."""
+    if envelope is JSON and profile.takes(profiles.JSON_STRINGS):
+        return JSON_AS_STRINGS
+    return envelope
 
 
 def api_endpoint(envelope: Envelope) -> Callable[[Request], object]:
     async def endpoint(request: Request) -> Response:
         started = time.perf_counter()
         entry: dict[str, object] = {"path": request.url.path}
-        response = await _serve(request, envelope, entry)
+        settings: Settings = request.app.state.settings
+        response = await _serve(request, envelope_for(envelope, settings.profile), entry)
         entry["status"] = response.status_code
         entry["ms"] = round((time.perf_counter() - started) * 1000)
         access_log.info(_logfmt(entry))
