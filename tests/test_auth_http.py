@@ -16,7 +16,7 @@ from lxml import etree
 from switchvox_server.http.digest import NonceAuthority
 from switchvox_server.settings import Settings
 from tests.conftest import ADMIN_PASSWORD, FIXTURES
-from tests.helpers import BULK_UPLOAD, EXAMPLE_FORM, canonical, curl, fault, request_xml
+from tests.helpers import EXAMPLE_FORM, canonical, curl, fault, request_xml
 
 REALM = "switchvox_api_auth"
 DIGEST_CHALLENGE = re.compile(
@@ -26,7 +26,7 @@ BASIC_CHALLENGE = 'Basic realm="switchvox_api_auth"'
 EXAMPLE_REQUEST = (FIXTURES / "example_request.xml").read_bytes()
 EXAMPLE_CSV = (FIXTURES / "example.csv").read_bytes()
 EXPECTED_REPORT = (FIXTURES / "example_report.xml").read_bytes()
-PERMISSION_DENIED = (10004, f"You do not have permission to call {BULK_UPLOAD}.")
+PERMISSION_DENIED = (27168, "Your account is not permitted to run this action.")
 TEST_SECRET = "test-secret-key-for-nonces"
 
 
@@ -274,7 +274,7 @@ def test_digest_for_another_uri_is_refused(http: httpx2.Client) -> None:
 
 def test_extension_credentials_authenticate_but_may_not_upload(http: httpx2.Client) -> None:
     """An extension's number and web password from an upload sign in over Basic and
-    Digest, but the admin-only bulk upload answers fault 10004."""
+    Digest, but the admin-only bulk upload answers fault 27168."""
     assert report_of(post_example(http, basic("admin", ADMIN_PASSWORD))) == canonical(
         EXPECTED_REPORT
     )

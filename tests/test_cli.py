@@ -15,10 +15,10 @@ from starlette.testclient import TestClient
 from switchvox_server.cli import main
 from switchvox_server.tls import write_self_signed
 from tests.conftest import ADMIN_PASSWORD, FIXTURES
-from tests.helpers import BULK_UPLOAD, canonical, fault, upload
+from tests.helpers import canonical, fault, upload
 
 EXAMPLE_CSV = (FIXTURES / "example.csv").read_bytes()
-PERMISSION_DENIED = (10004, f"You do not have permission to call {BULK_UPLOAD}.")
+PERMISSION_DENIED = (27168, "Your account is not permitted to run this action.")
 
 
 # Each command sees the test database and the test admin password, nothing else.
@@ -289,7 +289,7 @@ def test_new_full_admin_uploads_the_documented_example(
 def test_new_read_only_admin_may_not_upload(
     stdin: Callable[[str], None], make_client: Callable[..., TestClient]
 ) -> None:
-    """A read_only admin signs in, but a bulk upload answers fault 10004 and writes nothing."""
+    """A read_only admin signs in, but a bulk upload answers fault 27168 and writes nothing."""
     assert add_admin(stdin, "auditor", "auditor password", "read_only") == 0
     client = make_client()
     client.auth = ("auditor", "auditor password")

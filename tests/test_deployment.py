@@ -132,7 +132,7 @@ def test_compose_commands_work_natively(compose: dict[str, Any], database_url: s
         server.terminate()
         _, log = server.communicate(timeout=30)
     # The server's own access log reaches the console: one line for the HEAD above.
-    assert "path=/xml outcome=challenge status=401" in log.decode()
+    assert "path=/xml outcome=unauthorized:missing status=401" in log.decode()
 
 
 def test_plain_uvicorn_deployment_logs_each_request(database_url: str) -> None:
@@ -140,6 +140,6 @@ def test_plain_uvicorn_deployment_logs_each_request(database_url: str) -> None:
     with server_process(database_url) as server:
         assert httpx2.head(f"{server.url}/json").status_code == 401
         deadline = time.monotonic() + 10
-        while "path=/json outcome=challenge status=401" not in server.log():
+        while "path=/json outcome=unauthorized:missing status=401" not in server.log():
             assert time.monotonic() < deadline, server.log()
             time.sleep(0.05)

@@ -34,6 +34,7 @@ PAGES = [
             "deployment.md",
             "testing.md",
             "cli.md",
+            "profiles.md",
         )
     ),
 ]

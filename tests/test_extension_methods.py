@@ -305,7 +305,7 @@ def test_search_defaults_to_everything_by_number(client: TestClient) -> None:
         ({"min_extension": "999", "max_extension": "5000"}, ["999", "1000", "5000"]),
         ({"min_extension": "1000"}, ["1000", "5000", "100000"]),
         ({"max_extension": "999"}, ["301", "302", "303", "999"]),
-        ({"min_extension": "302", "max_extension": "302"}, ["302"]),
+        ({"min_extension": "302", "max_extension": "303"}, ["302", "303"]),
         ({"min_extension": "5001", "max_extension": "99999"}, []),
     ],
 )
@@ -408,21 +408,16 @@ def test_search_counts_only_matching_items(client: TestClient) -> None:
         ("min_extension", "12a"),
         ("max_extension", "-5"),
         ("extension_type", "fax"),
-        ("min_create_date", "2024-01-01"),
-        ("max_create_date", "2024-02-30 00:00:00"),
-        ("min_create_date", "2024-1-01 00:00:00"),
-        ("sort_field", "name"),
-        ("sort_order", "up"),
+        ("extension_type", "feature_faxes"),
         ("items_per_page", "0"),
-        ("items_per_page", "1001"),
-        ("items_per_page", "ten"),
+        ("items_per_page", "100001"),
         ("page_number", "0"),
-        ("page_number", "-1"),
-        ("page_number", "1.5"),
+        ("page_number", "000"),
     ],
 )
 def test_search_bad_value_is_10005(client: TestClient, name: str, value: str) -> None:
-    """A bad search parameter gives fault 10005 naming the parameter and the value."""
+    """A bad bound or type, or a count out of range, gives fault 10005 naming the parameter
+    and the value (the documented codes are pinned in test_search_fidelity.py)."""
     response = call(client, SEARCH, **{name: value})
     assert fault(response) == (10005, f"Invalid value for parameter {name} ({value}).")
 
@@ -438,7 +433,7 @@ def test_search_reports_every_bad_value(client: TestClient) -> None:
     assert errors(response) == [
         (10005, "Invalid value for parameter extension_types (fax)."),
         (10005, "Invalid value for parameter extension_types (pots)."),
-        (10005, "Invalid value for parameter sort_order (sideways)."),
+        (12017, "Invalid sort order"),
     ]
 
 
@@ -446,7 +441,7 @@ def test_search_reports_every_bad_value(client: TestClient) -> None:
 
 
 def test_read_only_admin_may_read_but_not_upload(client: TestClient) -> None:
-    """A read-only admin calls getInfo and search, and gets fault 10004 for bulk upload."""
+    """A read-only admin calls getInfo and search, and gets fault 27168 for bulk upload."""
     populate(client)
     with client.app.state.database.sessions.begin() as session:  # type: ignore[attr-defined]
         add_admin(session, "reader", "reader-secret", AccessLevel.READ_ONLY)
@@ -454,6 +449,6 @@ def test_read_only_admin_may_read_but_not_upload(client: TestClient) -> None:
     assert numbers(call(client, GET_INFO, extensions=listed("extension", ["301"]))) == ["301"]
     assert numbers(call(client, SEARCH)) == ALL_BY_NUMBER
     assert fault(upload(client, csv_of([("304", "New", "Person")]))) == (
-        10004,
-        "You do not have permission to call switchvox.extensions.phones.bulk.upload.",
+        27168,
+        "Your account is not permitted to run this action.",
     )

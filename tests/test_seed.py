@@ -345,6 +345,6 @@ def test_seeded_admins_sign_in(
     database, secret_key = store
     apply_seed(database, load_seed(SEED_TOML), secret_key, settings)
     client.auth = ("ci", "ci-password")
-    assert fault(upload(client, "ext\n201\n", report_only=1))[0] == 10004
+    assert fault(upload(client, "ext\n201\n", report_only=1))[0] == 27168
     client.auth = ("ops", "ops-password")
     assert section(upload(client, "ext\n201\n", report_only=1), "skipped") == ["201"]

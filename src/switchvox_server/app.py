@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from switchvox_server.http.auth import Authenticator
@@ -83,14 +83,21 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/xml", api_endpoint(XML), methods=["POST", "HEAD"]),
-            Route("/json", api_endpoint(JSON), methods=["POST", "HEAD"]),
+            Route("/xml", api_endpoint(XML), methods=["POST", "GET"]),  # GET brings HEAD
+            Route("/json", api_endpoint(JSON), methods=["POST", "GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],
         lifespan=lifespan,
-        exception_handlers={Exception: server_error},
+        exception_handlers={Exception: server_error, 404: not_found},
     )
+
+
+NOT_FOUND_HINT = "Not found. The Switchvox Extend API is at /xml and /json (POST).\n"
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse(NOT_FOUND_HINT, status_code=404)
 
 
 async def healthz(request: Request) -> Response:

@@ -135,6 +135,13 @@ DECISIONS: tuple[Decision, ...] = (
         " export ever contains any of them.",
     ),
     Decision(
+        "Account ids",
+        "A new store gives its first extension account id 1101, then 1102 and on, as real"
+        " systems' four-digit ids look, so a client cannot mistake an account id for template"
+        " id 1. Ids are never reused; a store upgraded from 0.1.0 keeps its ids and carries on"
+        " from 1101 or past its largest. Templates number on their own from 1.",
+    ),
+    Decision(
         "Template 1",
         "A fresh database has template 1 `Default`: locale en_us, may be dialled from the"
         " IVR, status 1, no title or location, voicemail on, PIN rule `extension`.",
@@ -230,11 +237,44 @@ DECISIONS: tuple[Decision, ...] = (
     ),
     Decision(
         "search",
-        "Every bad value gives 10005. Dates are `YYYY-MM-DD HH:MM:SS` in UTC, bounds"
-        " inclusive. `items_per_page` is 1 to 1000. Numbers sort numerically, `display` in"
-        " byte order, and every order ends with number and account id so pages never"
-        " overlap. `<extensions>` carries page_number, items_per_page, total_items and"
-        " total_pages.",
+        "The documented codes of the paged-search family where they apply; 10020 when the"
+        " max extension is not greater than the min; 10005 for a malformed extension bound,"
+        " an unknown type code, or a count of 0 or past its maximum. Dates are"
+        " `YYYY-MM-DD HH:MM:SS` in UTC, bounds inclusive, up to 9999-12-31 23:59:59."
+        " `items_per_page` is 1 to 100000 and streams; `page_number` 1 to 999999999. Numbers"
+        " sort numerically, `display` in byte order, and every order ends with number and"
+        " account id so pages never overlap. Type codes this server does not store find"
+        " nothing.",
+    ),
+    Decision(
+        "GET and HEAD",
+        "`GET /xml` and `GET /json` authenticate like POST, then answer HTTP 200 with fault"
+        " 10001; an authenticated HEAD answers 200 with no body. Any other path is a 404"
+        " with a one-line plain-text hint naming /xml and /json.",
+    ),
+    Decision(
+        "getMyInfo",
+        "Only an extension's own credentials may call `switchvox.users.getMyInfo`; an admin"
+        " gets 27168. The attributes are those of the method page's example.",
+    ),
+    Decision(
+        "settings.getInfo",
+        "Flags are 0 or 1; `extension_length_constraint` is SWITCHVOX_EXTENSION_MAX_LENGTH;"
+        " the strong-password flags follow the profile and SWITCHVOX_STRONG_PHONE_PASSWORDS;"
+        " `beep_after_assisted_transfer` and `force_weak_user_password_change` are 0.",
+    ),
+    Decision(
+        "switchvox.call",
+        "A stand-in: it places no call. Every problem is reported at once (10011, 10014,"
+        " 10005), then an account id no extension has is 10021. A number to dial is 1 to 64"
+        " of 0-9, `*`, `#`, with an optional leading `+`; a variable is `name=value` and"
+        " comes back as `<variable>name=value</variable>`; numbers come back as given.",
+    ),
+    Decision(
+        "Multipart delimiters",
+        "A part that runs straight into `--BOUNDARY` without the CRLF before it ends there,"
+        " nothing of it lost (CGI.pm-style); python-multipart reads the body after a small"
+        " stream repair puts the CRLF back.",
     ),
     Decision(
         "Authentication",

@@ -75,7 +75,6 @@ class FAULTS:
     EMPTY_REQUEST = Fault(10001, "The request was empty.", OURS)
     UNPARSABLE_REQUEST = Fault(10002, "The request could not be parsed (%1).", OURS)
     INVALID_METHOD = Fault(10003, "Invalid method (%1).", OURS)
-    PERMISSION_DENIED = Fault(10004, "You do not have permission to call %1.", OURS)
     INVALID_PARAMETER_VALUE = Fault(10005, "Invalid value for parameter %1 (%2).", OURS)
     DATABASE_UNAVAILABLE = Fault(
         10007,
@@ -84,6 +83,39 @@ class FAULTS:
         OURS,
     )
     INTERNAL_ERROR = Fault(10008, "The server could not complete the request.", OURS)
+
+    # The text of several Switchvox method pages, admin methods among them.
+    PERMISSION_DENIED = Fault(27168, "Your account is not permitted to run this action.", DOC)
+
+    # The paged-search family (documented on switchvox.users.callLogs.search), used by
+    # switchvox.extensions.search.
+    INVALID_SORT_FIELD = Fault(12016, "Invalid sort field", DOC)
+    INVALID_SORT_ORDER = Fault(12017, "Invalid sort order", DOC)
+    INVALID_ITEMS_PER_PAGE = Fault(12018, "items_per_page may only contain digits", DOC)
+    INVALID_PAGE_NUMBER = Fault(12019, "page_number may only contain digits", DOC)
+    INVALID_DATE = Fault(
+        77534, "Invalid date (%1). Date and time format is (YYYY-MM-DD HH:MM:SS)", DOC
+    )
+    DATE_31ST_OF_SHORT_MONTH = Fault(
+        25673, "Invalid date (%1). You selected the 31st of a month with only 30 days.", DOC
+    )
+    DATE_FEBRUARY_29TH = Fault(
+        75429, "Invalid date (%1). February 29th is outside a leap year.", DOC
+    )
+    DATE_FEBRUARY_30TH_31ST = Fault(
+        63014, "Invalid date (%1). February 30th and 31st do not exist.", DOC
+    )
+    DATES_REVERSED = Fault(12010, "The 'To Date' is before your 'From Date'", DOC)
+    EXTENSION_RANGE_REVERSED = Fault(
+        10020,
+        "Invalid extension range (%1 to %2). max_extension must be greater than min_extension.",
+        OURS,
+    )
+    UNKNOWN_DIAL_AS_ACCOUNT = Fault(
+        10021, "Invalid dial_as_account_id (%1). No extension has that account id.", OURS
+    )
+    # Never answered by the stand-in itself; a test injects it (switchvox.call).
+    CALL_FAILED = Fault(41591, "Your call failed to connect (Originate failed).", DOC)
 
     INVALID_EXTENSION_TYPE = Fault(
         61987,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from switchvox_server.faults import ConfigurationError
+from switchvox_server.profiles import Profile
 
 DEFAULT_DATABASE_URL = "sqlite:///switchvox.db"
 DEFAULT_UNREGISTERED_LIMIT = 25
@@ -23,6 +24,8 @@ Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 # A database that does not answer costs a request seconds, not forever (docs/configuration.md).
 DEFAULT_DB_CONNECT_TIMEOUT = 5.0
 DEFAULT_DB_STATEMENT_TIMEOUT = 15.0
+# A day: beyond it a "timeout" no longer protects anyone, and SQLite's busy timeout (whole
+# milliseconds in a C int) stays far from overflowing.
 MAX_TIMEOUT_SECONDS = 86_400.0
 
 
@@ -50,6 +53,7 @@ class Settings:
     """Seconds to open a database connection (and to wait for a free one in the pool)."""
     db_statement_timeout: float = DEFAULT_DB_STATEMENT_TIMEOUT
     """Seconds one statement may run or wait for a lock before the database gives up."""
+    profile: Profile = Profile.CLASSIC
 
     @property
     def max_upload_bytes(self) -> int:
@@ -89,6 +93,7 @@ class Settings:
                 DEFAULT_DB_STATEMENT_TIMEOUT,
                 MAX_TIMEOUT_SECONDS,
             ),
+            profile=_profile(env),
         )
         if not 1 <= settings.extension_min_length <= settings.extension_max_length:
             raise ConfigurationError(
@@ -118,8 +123,15 @@ def _optional_integer(env: Mapping[str, str], name: str) -> int | None:
     return value
 
 
-# A day: beyond it a "timeout" no longer protects anyone, and SQLite's busy timeout (whole
-# milliseconds in a C int) stays far from overflowing.
+def _profile(env: Mapping[str, str]) -> Profile:
+    raw = env.get("SWITCHVOX_PROFILE", "").strip().lower()
+    if not raw:
+        return Profile.CLASSIC
+    try:
+        return Profile(raw)
+    except ValueError:
+        names = " or ".join(profile.value for profile in Profile)
+        raise ConfigurationError(f"SWITCHVOX_PROFILE must be {names}, not {raw!r}") from None
 
 
 _TRUE = {"1", "true", "yes", "on"}

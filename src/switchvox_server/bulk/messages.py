@@ -54,6 +54,22 @@ class RowMessage(Enum):
         " in length.",
         Origin.OURS,
     )
+    # The `modern` profile's rules (profiles.VOICEMAIL_PASSWORD_REQUIRED, COMPLEX_PASSWORDS).
+    VOICEMAIL_PASSWORD_REQUIRED_NEW = (
+        "Voicemail password is required to create an extension and must be 4 - 16 digits in"
+        " length.",
+        Origin.OURS,
+    )
+    VOICEMAIL_PASSWORD_SIMPLE = (
+        "Voicemail password must not be a run of consecutive digits (such as 1234 or 4321)"
+        " or one digit repeated.",
+        Origin.OURS,
+    )
+    WEB_PASSWORD_COMPLEX = (
+        "Web password is required and must be 8 - 32 characters in length and contain both"
+        " letters and digits.",
+        Origin.OURS,
+    )
     PHONE_PASSWORD_REQUIRED = (
         "Phone password is required to create a sip extension.",
         Origin.DOCUMENTED,

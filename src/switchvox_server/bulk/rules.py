@@ -8,12 +8,14 @@ field; any other cell is the new value, trimmed (passwords are taken as written)
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from switchvox_server import profiles
 from switchvox_server.bulk.messages import RowMessage
 from switchvox_server.passwords import NEW_PHONE_PASSWORD, NEW_VOICEMAIL_PIN, NEW_WEB_PASSWORD
 from switchvox_server.settings import Settings
@@ -65,13 +67,22 @@ class RowPolicy:
     extension_min_length: int
     extension_max_length: int
     strong_phone_passwords: bool
+    voicemail_password_required: bool = False
+    """A new or replaced extension needs a PIN (profiles.VOICEMAIL_PASSWORD_REQUIRED)."""
+    complex_passwords: bool = False
+    """Web, phone and voicemail secrets must be complex (profiles.COMPLEX_PASSWORDS)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RowPolicy:
+        complex_passwords = settings.profile.takes(profiles.COMPLEX_PASSWORDS)
         return cls(
             extension_min_length=settings.extension_min_length,
             extension_max_length=settings.extension_max_length,
-            strong_phone_passwords=settings.strong_phone_passwords,
+            strong_phone_passwords=settings.strong_phone_passwords or complex_passwords,
+            voicemail_password_required=settings.profile.takes(
+                profiles.VOICEMAIL_PASSWORD_REQUIRED
+            ),
+            complex_passwords=complex_passwords,
         )
 
 
@@ -182,19 +193,8 @@ def evaluate(
         if len(text) > maximum or (required and not text) or malformed:
             errors.append(message.format())
 
-    password = _secret(cells, "password", errors)
-    if isinstance(password, str):
-        if 4 <= len(password) <= 32:
-            values[NEW_WEB_PASSWORD] = password
-        else:
-            errors.append(RowMessage.WEB_PASSWORD.format())
-    else:
-        if password is Cell.BLANK:
-            values["web_password_ha1"] = None
-        if password is not Cell.INVALID and values["web_password_ha1"] is None:
-            errors.append(RowMessage.WEB_PASSWORD.format())
-
-    _apply_voicemail_pin(cells, number, values, errors, voicemail_pin_rule)
+    _apply_web_password(cells, values, errors, policy)
+    _apply_voicemail_pin(cells, number, values, errors, voicemail_pin_rule, policy)
     _apply_phone_password(cells, number, extension_type, values, errors, policy)
 
     mac_cell = cells.get("digium_phone_mac_address", "")
@@ -208,19 +208,42 @@ def evaluate(
     return Evaluation(values, errors)
 
 
+def _apply_web_password(
+    cells: Mapping[str, str], values: dict[str, Any], errors: list[str], policy: RowPolicy
+) -> None:
+    if policy.complex_passwords:
+        message, shortest, usable = RowMessage.WEB_PASSWORD_COMPLEX, 8, _is_strong
+    else:
+        message, shortest, usable = RowMessage.WEB_PASSWORD, 4, _any_secret
+    password = _secret(cells, "password", errors)
+    if isinstance(password, str):
+        if shortest <= len(password) <= 32 and usable(password):
+            values[NEW_WEB_PASSWORD] = password
+        else:
+            errors.append(message.format())
+        return
+    if password is Cell.BLANK:
+        values["web_password_ha1"] = None
+    if password is not Cell.INVALID and values["web_password_ha1"] is None:
+        errors.append(message.format())
+
+
 def _apply_voicemail_pin(
     cells: Mapping[str, str],
     number: str,
     values: dict[str, Any],
     errors: list[str],
     rule: VoicemailPinRule | None,
+    policy: RowPolicy,
 ) -> None:
     pin = _secret(cells, "voicemail_password", errors)
     if isinstance(pin, str):
-        if pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 16:
-            values[NEW_VOICEMAIL_PIN] = pin
-        else:
+        if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 16):
             errors.append(RowMessage.VOICEMAIL_PASSWORD.format())
+        elif policy.complex_passwords and _is_simple_pin(pin):
+            errors.append(RowMessage.VOICEMAIL_PASSWORD_SIMPLE.format())
+        else:
+            values[NEW_VOICEMAIL_PIN] = pin
         return
     if pin is Cell.INVALID:
         return
@@ -228,7 +251,9 @@ def _apply_voicemail_pin(
         values["voicemail_pin_digest"] = None
     if rule is None or values["voicemail_pin_digest"] is not None:
         return
-    if rule is VoicemailPinRule.REQUIRED:
+    if policy.voicemail_password_required:
+        errors.append(RowMessage.VOICEMAIL_PASSWORD_REQUIRED_NEW.format())
+    elif rule is VoicemailPinRule.REQUIRED:
         errors.append(RowMessage.VOICEMAIL_PASSWORD_REQUIRED.format())
     elif rule is VoicemailPinRule.EXTENSION and values["voicemail_enabled"]:
         values[NEW_VOICEMAIL_PIN] = number
@@ -275,6 +300,16 @@ def _secret(cells: Mapping[str, str], column: str, errors: list[str]) -> str | C
         errors.append(_control_character(column))
         return Cell.INVALID
     return cell
+
+
+def _any_secret(secret: str) -> bool:
+    return True
+
+
+def _is_simple_pin(pin: str) -> bool:
+    """One digit repeated (1111), or a run up or down by one (1234, 4321)."""
+    steps = {int(after) - int(before) for before, after in itertools.pairwise(pin)}
+    return steps <= {0} or steps == {1} or steps == {-1}
 
 
 def _is_strong(secret: str) -> bool:

@@ -16,14 +16,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from switchvox_server import profiles
 from switchvox_server.faults import FAULTS, ApiError, BodyTooLarge, ErrorEntry, IntakeError
 from switchvox_server.http.auth import Authenticator, Verdict
 from switchvox_server.http.failures import fault_for
 from switchvox_server.http.intake import take_in
+from switchvox_server.http.signin import Caller
 from switchvox_server.methods.registry import MethodContext, Principal, registry
+from switchvox_server.profiles import Profile
 from switchvox_server.protocol import json_envelope, xml_envelope
 from switchvox_server.protocol.request import ApiRequest, ParameterValue
 from switchvox_server.protocol.tree import Element
+from switchvox_server.settings import Settings
 
 # One line per API request: path, method, caller, outcome, row counts, status, duration.
 # Never a credential, a password or a cell of an uploaded file.
@@ -45,17 +49,32 @@ XML = Envelope(
 JSON = Envelope(
     json_envelope.parse_request, json_envelope.render_response, json_envelope.JSON_CONTENT_TYPE
 )
+JSON_AS_STRINGS = Envelope(
+    json_envelope.parse_request,
+    json_envelope.render_strings_response,
+    json_envelope.JSON_CONTENT_TYPE,
+)
+
+
+def envelope_for(envelope: Envelope, profile: Profile) -> Envelope:
+    """The envelope as the profile writes it: JSON scalar types differ (profiles.JSON_STRINGS).
+    Chosen per request, so a profile changed at run time applies to the next answer."""
+    if envelope is JSON and profile.takes(profiles.JSON_STRINGS):
+        return JSON_AS_STRINGS
+    return envelope
 
 
 def api_endpoint(envelope: Envelope) -> Callable[[Request], object]:
     async def endpoint(request: Request) -> Response:
         started = time.perf_counter()
         entry: dict[str, object] = {"path": request.url.path}
+        settings: Settings = request.app.state.settings
+        envelope_now = envelope_for(envelope, settings.profile)
         try:
-            response = await _serve(request, envelope, entry)
+            response = await _serve(request, envelope_now, entry)
         except Exception as error:  # the boundary: no request ever gets a plain 500
             failure = fault_for(error, getattr(request.app.state, "database", None))
-            response = _faults(envelope, str(entry.get("method", "")), failure, entry)
+            response = _faults(envelope_now, str(entry.get("method", "")), failure, entry)
         entry["status"] = response.status_code
         entry["ms"] = round((time.perf_counter() - started) * 1000)
         access_log.info(_logfmt(entry))
@@ -67,19 +86,26 @@ def api_endpoint(envelope: Envelope) -> Callable[[Request], object]:
 async def _serve(request: Request, envelope: Envelope, entry: dict[str, object]) -> Response:
     state = request.app.state
     authenticator: Authenticator = state.authenticator
+    caller = await state.sign_in.admit(request)
+    if not isinstance(caller, Caller):
+        entry["outcome"] = f"unauthorized:{caller.value}"
+        return _unauthorized(authenticator, stale=caller is Verdict.STALE)
+    entry["caller"] = caller.principal.value
     if request.method == "HEAD":
-        entry["outcome"] = "challenge"
-        return _unauthorized(authenticator, stale=False)
-    verdict = await state.sign_in.admit(request)
-    if not isinstance(verdict, Principal):
-        entry["outcome"] = f"unauthorized:{verdict.value}"
-        return _unauthorized(authenticator, stale=verdict is Verdict.STALE)
-    entry["caller"] = verdict.value
-    return await _answer(request, envelope, verdict, entry)
+        entry["outcome"] = "head"
+        return Response(status_code=200, media_type=envelope.content_type)
+    if request.method == "GET":
+        # A person who types the URL into a browser: a GET carries no envelope.
+        return _faults(envelope, "", ApiError(FAULTS.EMPTY_REQUEST), entry)
+    return await _answer(request, envelope, caller.principal, entry, caller.account)
 
 
 async def _answer(
-    request: Request, envelope: Envelope, principal: Principal, entry: dict[str, object]
+    request: Request,
+    envelope: Envelope,
+    principal: Principal,
+    entry: dict[str, object],
+    caller: str,
 ) -> Response:
     state = request.app.state
     try:
@@ -100,7 +126,13 @@ async def _answer(
         entry["method"] = method
         handler = registry.resolve(method, principal)
         context = MethodContext(
-            state.database, state.settings, state.secret_key, cleanup, entry, state.writers
+            state.database,
+            state.settings,
+            state.secret_key,
+            cleanup,
+            entry,
+            state.writers,
+            caller=caller,
         )
         api_request = ApiRequest(method, parameters, intake.upload, intake.upload_problem)
         result = await run_in_threadpool(handler.handler, api_request, context)

@@ -4,6 +4,13 @@ The `request` part is kept in memory (it is small and capped); a file part is sp
 a temporary file as it arrives, whatever its field name, file name or content type (the
 official example sends the CSV as `image/jpeg`; one client names the field `file` and
 sends it first). Limits on parts and headers are enforced while parsing.
+
+The Ruby client writes an LF-terminated file straight into the next delimiter, without the
+CRLF that RFC 7578 puts before it (`…301\n--BOUNDARY--`). python-multipart only knows a
+delimiter by that CRLF, and would run the part on to the end of the body. It is kept (it is
+fast, bounded and well tested) and fed through `DelimiterRepair`, which puts the CRLF back
+where a client left it out, as CGI.pm-style readers read such bodies: the part ends where
+`--BOUNDARY` begins and loses nothing, its own final LF included.
 """
 
 from __future__ import annotations
@@ -29,6 +36,42 @@ MAX_REQUEST_PART_BYTES = 1024 * 1024
 SPOOL_MEMORY_BYTES = 1024 * 1024
 
 
+class DelimiterRepair:
+    """Rewrites a multipart stream chunk by chunk so that every `--BOUNDARY` after the first
+    byte of the body is preceded by CRLF; a delimiter that already is passes unchanged."""
+
+    def __init__(self, boundary: bytes) -> None:
+        self._delimiter = b"--" + boundary
+        self._held = b""  # the end of the last chunk, which may begin a delimiter
+        self._last = b""  # the last two bytes passed on
+        self._passed_any = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        data = self._held + chunk
+        out = bytearray()
+        start = 0
+        while (found := data.find(self._delimiter, start)) >= 0:
+            self._pass(out, data[start:found])
+            if self._passed_any and self._last != b"\r\n":
+                self._pass(out, b"\r\n")
+            self._pass(out, self._delimiter)
+            start = found + len(self._delimiter)
+        cut = max(start, len(data) - (len(self._delimiter) - 1))
+        self._pass(out, data[start:cut])
+        self._held = data[cut:]
+        return bytes(out)
+
+    def finish(self) -> bytes:
+        held, self._held = self._held, b""
+        return held
+
+    def _pass(self, out: bytearray, piece: bytes) -> None:
+        if piece:
+            out += piece
+            self._last = (self._last + piece)[-2:]
+            self._passed_any = True
+
+
 @dataclass(slots=True)
 class _Part:
     name: str = ""
@@ -51,6 +94,7 @@ class MultipartReader:
         self._part = _Part()
         self._field = bytearray()
         self._value = bytearray()
+        self._repair = DelimiterRepair(boundary)
         self._parser = MultipartParser(
             boundary,
             {
@@ -69,7 +113,7 @@ class MultipartReader:
 
     def feed(self, chunk: bytes) -> None:
         try:
-            self._parser.write(chunk)
+            self._parser.write(self._repair.feed(chunk))
         except MultipartParseError as error:
             raise IntakeError(f"malformed multipart body: {error}") from None
 
@@ -78,6 +122,7 @@ class MultipartReader:
         unfinished is dropped: a truncated file is never imported."""
         try:
             if whole:
+                self._parser.write(self._repair.finish())
                 self._parser.finalize()
         except MultipartParseError as error:
             raise IntakeError(f"malformed multipart body: {error}") from None

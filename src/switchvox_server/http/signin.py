@@ -119,6 +119,14 @@ class SlowPasswordChecks:
 
 
 @dataclass(frozen=True, slots=True)
+class Caller:
+    """Who signed in: what the account may do, and the name it signed in with."""
+
+    principal: Principal
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
 class SignIn:
     """Who sent a request, with the failed-login rules applied (docs/configuration.md)."""
 
@@ -131,7 +139,7 @@ class SignIn:
         default_factory=lambda: asyncio.Semaphore(NEW_CREDENTIAL_CHECKS)
     )
 
-    async def admit(self, request: Request) -> Principal | Verdict:
+    async def admit(self, request: Request) -> Caller | Verdict:
         """The caller of `request`, or why there is none; a failure is answered only after
         the throttle's delay."""
         authorization = request.headers.get("authorization")
@@ -161,7 +169,8 @@ class SignIn:
             if attempt.account is not None:
                 self.throttle.succeeded(client, attempt.account)
             self.known.remember(authorization)
-        elif outcome is Verdict.REJECTED:
+            return Caller(outcome, attempt.account or "")
+        if outcome is Verdict.REJECTED:
             await asyncio.sleep(self.throttle.failed(client, attempt.account))
         return outcome
 

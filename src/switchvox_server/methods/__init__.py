@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import importlib
 
-METHOD_MODULES = ("switchvox_server.methods.bulk_upload", "switchvox_server.methods.extensions")
+METHOD_MODULES = (
+    "switchvox_server.methods.bulk_upload",
+    "switchvox_server.methods.extensions",
+    "switchvox_server.methods.users",
+    "switchvox_server.methods.extension_settings",
+    "switchvox_server.methods.call",
+)
 
 
 def load_methods() -> None:

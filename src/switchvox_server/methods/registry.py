@@ -21,6 +21,7 @@ class Access(Enum):
     ADMIN_WRITE = "admin_write"  # full admin accounts only
     ADMIN_READ = "admin_read"  # full and read-only admin accounts
     USER = "user"  # an extension's own credentials (switchvox.users.*), and admins
+    OWN_EXTENSION = "own_extension"  # an extension's own credentials only; admins get 27168
 
 
 class Principal(Enum):
@@ -31,6 +32,8 @@ class Principal(Enum):
     EXTENSION = "extension"
 
     def may_call(self, access: Access) -> bool:
+        if access is Access.OWN_EXTENSION:
+            return self is Principal.EXTENSION
         if self is Principal.FULL_ADMIN:
             return True
         if self is Principal.READ_ONLY_ADMIN:
@@ -42,7 +45,8 @@ class Principal(Enum):
 class MethodContext:
     """What a handler may use: the store, the settings, the server secret, a place to
     register clean-ups that must run once the response has been sent, fields to add to the
-    request's log line (counts, never secrets), and the helper processes for large uploads."""
+    request's log line (counts, never secrets), the helper processes for large uploads, and
+    the account name the caller signed in with (an extension's number for an extension)."""
 
     database: Database
     settings: Settings
@@ -50,6 +54,7 @@ class MethodContext:
     cleanup: ExitStack
     log_fields: dict[str, object] = field(default_factory=dict)
     writers: WriterPool | None = None
+    caller: str = ""
 
 
 Handler = Callable[[ApiRequest, MethodContext], Element]
@@ -83,7 +88,7 @@ class MethodRegistry:
         if method is None:
             raise ApiError(FAULTS.INVALID_METHOD, name)
         if not principal.may_call(method.access):
-            raise ApiError(FAULTS.PERMISSION_DENIED, name)
+            raise ApiError(FAULTS.PERMISSION_DENIED)
         return method
 
 

@@ -9,7 +9,7 @@ under the key `content` (XML::Simple's name for it; ours, no documented response
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from json.encoder import encode_basestring
 from typing import NoReturn
 
@@ -131,14 +131,22 @@ def _scalar(name: str, value: object) -> str:
 
 
 def render_response(
-    method: str, result: Element | None, errors: Sequence[ErrorEntry] = ()
+    method: str,
+    result: Element | None,
+    errors: Sequence[ErrorEntry] = (),
+    *,
+    strings: bool = False,
 ) -> Iterator[bytes]:
-    """The response envelope as UTF-8 chunks: a `result` or, when there are errors, `errors`."""
+    """The response envelope as UTF-8 chunks: a `result` or, when there are errors, `errors`.
+
+    `strings` writes every scalar as a JSON string (the `modern` profile); otherwise values
+    that are numbers by nature are JSON numbers."""
+    scalar = _string_json if strings else _scalar_json
     out = ChunkBuffer()
     out.write(f'{{"response":{{"method":{encode_basestring(method)},')
     if errors:
         entries = [
-            f'{{"code":{int(error.code)},"message":{encode_basestring(error.message)}}}'
+            f'{{"code":{scalar(int(error.code))},"message":{encode_basestring(error.message)}}}'
             for error in errors
         ]
         listed = entries[0] if len(entries) == 1 else f"[{','.join(entries)}]"
@@ -147,10 +155,20 @@ def render_response(
         out.write('"result":{}')
     else:
         out.write(f'"result":{{{encode_basestring(result.tag)}:')
-        yield from _render_value(result, out)
+        yield from _render_value(result, out, scalar)
         out.write("}")
     out.write("}}")
     yield out.take()
+
+
+def render_strings_response(
+    method: str, result: Element | None, errors: Sequence[ErrorEntry] = ()
+) -> Iterator[bytes]:
+    """`render_response` with every scalar a string (profiles.JSON_STRINGS)."""
+    return render_response(method, result, errors, strings=True)
+
+
+Scalar = Callable[[AttributeValue], str]
 
 
 def _scalar_json(value: AttributeValue) -> str:
@@ -158,7 +176,11 @@ def _scalar_json(value: AttributeValue) -> str:
     return encode_basestring(value) if type(value) is str else str(int(value))
 
 
-def _leaf(element: Element) -> str | None:
+def _string_json(value: AttributeValue) -> str:
+    return encode_basestring(value if type(value) is str else str(int(value)))
+
+
+def _leaf(element: Element, scalar: Scalar) -> str | None:
     """The JSON of an element without children, or None when it has children to stream."""
     children = element.children
     if children.count if isinstance(children, LazyChildren) else children:
@@ -167,18 +189,18 @@ def _leaf(element: Element) -> str | None:
     text = element.text
     if not attributes:
         return "{}" if text is None else encode_basestring(text)
-    members = [f"{encode_basestring(name)}:{_scalar_json(v)}" for name, v in attributes.items()]
+    members = [f"{encode_basestring(name)}:{scalar(v)}" for name, v in attributes.items()]
     if text is not None:
         members.append(f'"{CONTENT_KEY}":{encode_basestring(text)}')
     return "{" + ",".join(members) + "}"
 
 
-def _render_value(element: Element, out: ChunkBuffer) -> Iterator[bytes]:
-    leaf = _leaf(element)
+def _render_value(element: Element, out: ChunkBuffer, scalar: Scalar) -> Iterator[bytes]:
+    leaf = _leaf(element, scalar)
     if leaf is not None:
         out.write(leaf)
         return
-    members = [f"{encode_basestring(n)}:{_scalar_json(v)}" for n, v in element.attributes.items()]
+    members = [f"{encode_basestring(n)}:{scalar(v)}" for n, v in element.attributes.items()]
     if element.text is not None:
         members.append(f'"{CONTENT_KEY}":{encode_basestring(element.text)}')
     out.write("{" + "".join(member + "," for member in members))
@@ -201,9 +223,9 @@ def _render_value(element: Element, out: ChunkBuffer) -> Iterator[bytes]:
             if produced:
                 out.write(",")
             produced += 1
-            leaf = _leaf(child)
+            leaf = _leaf(child, scalar)
             if leaf is None:
-                yield from _render_value(child, out)
+                yield from _render_value(child, out, scalar)
             else:
                 out.write(leaf)  # the common row: no generator per element
             if out.full:

@@ -12,12 +12,13 @@ ranges give the same answer on both.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
 from switchvox_server.store.models import Extension, Template
@@ -46,8 +47,13 @@ PUBLIC_COLUMNS = tuple(
 _SELECT = select(*PUBLIC_COLUMNS, TEMPLATES.c.name.label("template_name")).join_from(
     EXTENSIONS, TEMPLATES, EXTENSIONS.c.template_id == TEMPLATES.c.id
 )
+# Rows fetched from the database at a time while a page streams.
+PAGE_BATCH = 500
 # Keys per query, well under the bound-parameter limits of SQLite (32766) and psycopg (65535).
 KEYS_PER_QUERY = 5000
+
+
+_LAST_SECOND = datetime.max.replace(microsecond=0)
 
 
 class SortField(enum.StrEnum):
@@ -89,6 +95,15 @@ def extensions_by_keys(
     return rows
 
 
+def read_snapshot(session: Session) -> None:
+    """Let every query of the session's transaction see the same snapshot, so that a page
+    holds exactly as many rows as counted before it streams. SQLite's transaction (begun
+    with BEGIN, see database.py) already reads one snapshot; PostgreSQL needs REPEATABLE
+    READ. Call it before the session's first query."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def count_matching(session: Session, where: ExtensionFilter) -> int:
     query = select(func.count()).select_from(EXTENSIONS).where(*_conditions(session, where))
     return session.execute(query).scalar_one()
@@ -102,8 +117,10 @@ def search_page(
     descending: bool,
     limit: int,
     offset: int,
-) -> list[Mapping[str, Any]]:
-    """One page of the matching extensions; DESC is the exact reverse of ASC."""
+) -> Iterator[RowMapping]:
+    """One page of the matching extensions; DESC is the exact reverse of ASC. Rows arrive
+    PAGE_BATCH at a time while the caller iterates (a server-side cursor on PostgreSQL), so
+    a page of thousands is never held whole."""
     keys = _sort_keys(session, sort)
     query: Select[Any] = (
         _SELECT.where(*_conditions(session, where))
@@ -111,7 +128,7 @@ def search_page(
         .limit(limit)
         .offset(offset)
     )
-    return [dict(row) for row in session.execute(query).mappings()]
+    return iter(session.execute(query.execution_options(yield_per=PAGE_BATCH)).mappings())
 
 
 def _byte_order(session: Session, expression: ColumnElement[str]) -> ColumnElement[str]:
@@ -153,7 +170,8 @@ def _conditions(session: Session, where: ExtensionFilter) -> list[ColumnElement[
         conditions.append(EXTENSIONS.c.extension_type.in_(list(where.types)))
     if where.created_from is not None:
         conditions.append(EXTENSIONS.c.date_created >= where.created_from)
-    if where.created_to is not None:
+    if where.created_to is not None and where.created_to < _LAST_SECOND:
         # Stored times have whole seconds; "up to the next second" includes the bound itself.
+        # The last second of the calendar has no next one, and bounds nothing.
         conditions.append(EXTENSIONS.c.date_created < where.created_to + timedelta(seconds=1))
     return conditions

@@ -65,6 +65,8 @@ class Extension(Base):
     """A phone extension. Secrets are stored only in the forms described in `passwords`."""
 
     __tablename__ = "extensions"
+    # Account ids start at 1101 (ours, migration 0002); on SQLite that needs AUTOINCREMENT.
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy's own name)
 
     account_id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
