@@ -22,8 +22,6 @@ from switchvox_server.protocol.tree import Element
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 
 _UTF8_BOM = b"\xef\xbb\xbf"
-# The class of entity reference nodes (lxml-stubs leave it untyped).
-_ENTITY_NODE: type = etree._Entity
 
 
 def _refuse(reason: str) -> ApiError:
@@ -125,12 +123,17 @@ def _syntax_reason(body: bytes, message: str) -> str:
 
 
 def _check_nodes(root: etree._Element) -> None:
-    """Refuse entity nodes and whatever passes the limits, walking without recursion;
-    attributes are counted (linear), never read (quadratic in lxml)."""
-    stack = [(root, 1)]
+    """Refuse entity nodes and whatever passes the limits. Attributes are counted (linear),
+    never read (quadratic in lxml); iterwalk keeps one element alive at a time."""
+    if next(root.iter(etree.Entity), None) is not None:
+        raise _refuse("entity references are not allowed")
+    depth = 0
     nodes = 0
-    while stack:
-        element, depth = stack.pop()
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        if event == "end":
+            depth -= 1
+            continue
+        depth += 1
         nodes += 1
         if nodes > MAX_NODES:
             raise _refuse(f"more than {MAX_NODES} elements")
@@ -138,10 +141,6 @@ def _check_nodes(root: etree._Element) -> None:
             raise _refuse(f"elements nested deeper than {MAX_DEPTH} levels")
         if len(element.attrib) > MAX_ATTRIBUTES:
             raise _refuse(f"more than {MAX_ATTRIBUTES} attributes on one element")
-        for child in element:
-            if isinstance(child, _ENTITY_NODE):
-                raise _refuse("entity references are not allowed")
-            stack.append((child, depth + 1))
 
 
 def _text(element: etree._Element) -> str:
