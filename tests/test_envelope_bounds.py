@@ -134,8 +134,9 @@ def test_json_nesting_beyond_the_limit_is_refused(depth: int) -> None:
         b'{"request":{"method":"m","parameters":{},"parameters":{"report_only":"0"}}}',
         json_request("{}", ',"version":{"a":"1","a":"2"}'),
         json_request('{"extensions":[{"a":"1","a":"2"}]}'),
+        json_request("{}", ',"version":[{"":"1","":"2"}]'),
     ],
-    ids=["document", "request", "parameters-twice", "unknown-member", "inside-a-list"],
+    ids=["document", "request", "parameters-twice", "unknown-member", "inside-a-list", "empty"],
 )
 def test_json_key_twice_outside_the_parameters_is_10002(body: bytes) -> None:
     """A key given twice in any object but the parameters and their wrappers is 10002."""

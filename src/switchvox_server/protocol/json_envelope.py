@@ -40,7 +40,8 @@ def parse_request(body: bytes) -> tuple[str, dict[str, ParameterValue]]:
     if not isinstance(request, dict):
         raise _refuse("the document must hold a request object")
     for envelope in (document, request):
-        _refuse_repeated(envelope)
+        if (key := _repeated_key(envelope)) is not None:
+            raise _refuse(f"key {key} given twice")
 
     method = request.get("method")
     if method is not None and not isinstance(method, str):
@@ -54,12 +55,12 @@ def parse_request(body: bytes) -> tuple[str, dict[str, ParameterValue]]:
         raw = {}
     if not isinstance(raw, dict):
         raise _refuse("parameters must be an object")
-    if isinstance(raw, _Members) and raw.repeated is not None:
-        raise ApiError(FAULTS.PARAMETER_REPEATED, raw.repeated)
+    if (key := _repeated_key(raw)) is not None:
+        raise ApiError(FAULTS.PARAMETER_REPEATED, key)
     parameters: dict[str, ParameterValue] = {}
     for name, value in raw.items():
-        if isinstance(value, _Members) and value.repeated is not None:
-            raise ApiError(FAULTS.PARAMETER_REPEATED, name)  # {"extension": …, "extension": …}
+        if _repeated_key(value) is not None:  # {"extension": […], "extension": […]}
+            raise ApiError(FAULTS.PARAMETER_REPEATED, name)
         parsed = _parameter(name, value)
         if parsed is not None:
             parameters[name] = parsed
@@ -85,9 +86,9 @@ class _Members(dict[str, object]):
                 seen.add(key)
 
 
-def _refuse_repeated(members: dict[str, object]) -> None:
-    if isinstance(members, _Members) and members.repeated is not None:
-        raise _refuse(f"key {members.repeated} given twice")
+def _repeated_key(value: object) -> str | None:
+    """The first key given twice in `value`, if it is a JSON object."""
+    return value.repeated if isinstance(value, _Members) else None
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -128,8 +129,8 @@ def _check_shape(document: object) -> str | None:
     while stack:
         value, depth = stack.pop()
         if isinstance(value, dict):
-            if repeated is None and isinstance(value, _Members):
-                repeated = value.repeated
+            if repeated is None:
+                repeated = _repeated_key(value)
             children = list(value.values())
         elif isinstance(value, list):
             children = value

@@ -123,8 +123,9 @@ def _syntax_reason(body: bytes, message: str) -> str:
 
 
 def _check_nodes(root: etree._Element) -> None:
-    """Refuse entity nodes and whatever passes the limits. Attributes are counted (linear),
-    never read (quadratic in lxml); iterwalk keeps one element alive at a time."""
+    """Refuse entity nodes and whatever passes the limits. Attributes are counted here, in
+    linear time, before anything reads them (reading is quadratic in their number in lxml);
+    iterwalk keeps one element proxy alive at a time."""
     if next(root.iter(etree.Entity), None) is not None:
         raise _refuse("entity references are not allowed")
     depth = 0
