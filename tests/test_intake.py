@@ -147,11 +147,27 @@ def test_body_over_limit_before_request_part_is_413(
     assert response.status_code == 413
 
 
-def test_raw_body_over_limit_is_413(make_client: Callable[..., TestClient]) -> None:
-    """A raw envelope larger than the limit is refused with 413."""
-    client = make_client(max_upload_mb=1)
-    response = client.post("/xml", content=b" " * (2 * 1024 * 1024) + ENVELOPE)
-    assert response.status_code == 413
+@pytest.mark.parametrize(
+    "content_type", ["text/xml", "application/x-www-form-urlencoded", "application/octet-stream"]
+)
+def test_raw_body_over_1_mib_is_10002(client: TestClient, content_type: str) -> None:
+    """A raw or URL-encoded envelope past 1 MiB is fault 10002 (not 413), however large the
+    upload limit."""
+    oversized = b" " * multipart.MAX_REQUEST_PART_BYTES + ENVELOPE
+    response = client.post("/xml", content=oversized, headers={"content-type": content_type})
+    assert response.status_code == 200
+    assert fault(etree.fromstring(response.content)) == (
+        10002,
+        "The request could not be parsed (the request is larger than 1 MiB).",
+    )
+
+
+def test_raw_body_of_1_mib_is_read(client: TestClient) -> None:
+    """A raw envelope of exactly 1 MiB is still read."""
+    envelope = request_xml("switchvox.nothing")
+    padded = envelope + b" " * (multipart.MAX_REQUEST_PART_BYTES - len(envelope))
+    response = client.post("/xml", content=padded, headers={"content-type": "text/xml"})
+    assert fault(etree.fromstring(response.content))[0] == 10003
 
 
 def test_spool_failure_is_32334(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from switchvox_server.bulk.messages import RowMessage
-from switchvox_server.faults import FAULTS, Origin
+from switchvox_server.faults import ECHO_LIMIT, FAULTS, Origin
+from switchvox_server.http.multipart import MAX_REQUEST_PART_BYTES
+from switchvox_server.methods.bulk_upload import TEMPLATE_ID_MAX, TEMPLATE_ID_MAX_DIGITS
+from switchvox_server.protocol.limits import MAX_ATTRIBUTES, MAX_DEPTH, MAX_NODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,36 @@ DECISIONS: tuple[Decision, ...] = (
         " has been read, and HTTP 413 before that. A client that sends nothing for 60"
         " seconds is answered 10002 and its upload dropped. A file that cannot be spooled"
         " answers 32334.",
+    ),
+    Decision(
+        "Envelope limits",
+        f"A raw or URL-encoded body is held to {MAX_REQUEST_PART_BYTES >> 20} MiB, like the"
+        " `request` part of a form: the server stops reading past it and answers 10002. An"
+        f" envelope may hold at most {MAX_NODES:,} elements (XML) or values (JSON), nest"
+        f" {MAX_DEPTH} levels deep and carry {MAX_ATTRIBUTES} attributes on one element;"
+        " beyond, 10002. Parsing runs in a worker thread, never on the event loop.",
+    ),
+    Decision(
+        "Repeated parameters",
+        "A scalar given more than once (attribute and element, two elements, a list of"
+        " several items) is 10006 when the method reads it; a list of one item counts as"
+        " its item, an empty one as not given. A key twice in one JSON object is 10006 in"
+        ' `parameters` and its list wrappers, 10002 elsewhere. `"parameters": []` means'
+        " no parameters. A list of one may be an attribute of its wrapper"
+        ' (`<extensions extension="302"/>`); a wrapper with text beside its items is 10002.',
+    ),
+    Decision(
+        "Echoed values",
+        f"A fault message echoes at most the first {ECHO_LIMIT} characters of a value,"
+        " followed by `…`.",
+    ),
+    Decision(
+        "Numeric parameters",
+        "Numeric parameters are read as ASCII digits of a bounded length before any"
+        " conversion or query: `dupe_process` and `report_only` one digit, and"
+        f" `template_account_id` up to {TEMPLATE_ID_MAX_DIGITS} digits and at most"
+        f" {TEMPLATE_ID_MAX} (the largest id the store can hold). Anything else is the"
+        " parameter's documented fault.",
     ),
     Decision(
         "Failed logins",

@@ -27,11 +27,23 @@ class Origin(Enum):
     OURS = "ours"
 
 
+# A fault echoes at most this many characters of a value, then ECHO_ELLIPSIS (ours): a
+# value can be megabytes long, and the answer must stay small.
+ECHO_LIMIT = 64
+ECHO_ELLIPSIS = "\u2026"
+
+
+def echo(value: object) -> str:
+    """`value` as a fault message shows it: its first ECHO_LIMIT characters, then `…`."""
+    text = str(value)
+    return text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT] + ECHO_ELLIPSIS
+
+
 def fill(template: str, values: tuple[object, ...]) -> str:
-    """The template with `%1`, `%2`… replaced by the values, in order."""
+    """The template with `%1`, `%2`… replaced by the values, in order, each `echo`ed."""
     # Replace from the highest index down so that %1 never eats the start of %10.
     for index in range(len(values), 0, -1):
-        template = template.replace(f"%{index}", str(values[index - 1]))
+        template = template.replace(f"%{index}", echo(values[index - 1]))
     return template
 
 
@@ -76,6 +88,7 @@ class FAULTS:
     UNPARSABLE_REQUEST = Fault(10002, "The request could not be parsed (%1).", OURS)
     INVALID_METHOD = Fault(10003, "Invalid method (%1).", OURS)
     INVALID_PARAMETER_VALUE = Fault(10005, "Invalid value for parameter %1 (%2).", OURS)
+    PARAMETER_REPEATED = Fault(10006, "Parameter (%1) was given more than once.", OURS)
     DATABASE_UNAVAILABLE = Fault(
         10007,
         "The request could not be completed because the database is unavailable. Try it"

@@ -10,10 +10,16 @@ from dataclasses import dataclass
 from typing import IO
 from urllib.parse import parse_qs
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
 from switchvox_server.faults import FAULTS, BodyTooLarge, Fault, IntakeError
-from switchvox_server.http.multipart import REQUEST_FIELD, MultipartReader, boundary_of
+from switchvox_server.http.multipart import (
+    MAX_REQUEST_PART_BYTES,
+    REQUEST_FIELD,
+    MultipartReader,
+    boundary_of,
+)
 
 # A client that sends nothing for this long is dropped rather than holding a spooled file.
 BODY_IDLE_TIMEOUT_SECONDS = 60.0
@@ -37,25 +43,33 @@ class Intake:
 async def take_in(request: Request, limit: int) -> Intake:
     """Read the body: a form's `request` field and file part, or the raw envelope.
 
-    Raises IntakeError for a body that cannot be read, BodyTooLarge when it passes `limit`
-    before the request part is known, and ClientDisconnect when the client goes away.
+    Raises IntakeError for a body that cannot be read, BodyTooLarge when a multipart body
+    passes `limit` before the request part is known, and ClientDisconnect when the client
+    goes away.
     """
     content_type = request.headers.get("content-type", "")
     kind = content_type.partition(";")[0].strip().lower()
     if kind == "multipart/form-data":
         return await _take_in_multipart(request, content_type, limit)
-    body = bytearray()
-    async for chunk in _chunks(request):
-        body += chunk
-        if len(body) > limit:
-            raise BodyTooLarge
+    body = await _take_in_envelope(request)
     if kind == "application/x-www-form-urlencoded":
-        fields = parse_qs(bytes(body)).get(REQUEST_FIELD.encode())
+        fields = (await run_in_threadpool(parse_qs, body)).get(REQUEST_FIELD.encode())
         # `curl -d @request.xml` (and other clients' defaults) label a raw envelope as a
         # form: without a `request` field, the body is the envelope itself.
         if fields:
             return Intake(_single_request(fields))
-    return Intake(bytes(body))
+    return Intake(body)
+
+
+async def _take_in_envelope(request: Request) -> bytes:
+    """A body that is all envelope (raw or a URL-encoded form): held to the limit of the
+    multipart request part, read no further than one chunk past it."""
+    body = bytearray()
+    async for chunk in _chunks(request):
+        body += chunk
+        if len(body) > MAX_REQUEST_PART_BYTES:
+            raise IntakeError(f"the request is larger than {MAX_REQUEST_PART_BYTES >> 20} MiB")
+    return bytes(body)
 
 
 async def _take_in_multipart(request: Request, content_type: str, limit: int) -> Intake:

@@ -23,6 +23,7 @@ from switchvox_server.faults import FAULTS, ApiError, Fault
 from switchvox_server.methods.registry import Access, MethodContext, registry
 from switchvox_server.protocol.request import ApiRequest
 from switchvox_server.protocol.tree import Element
+from switchvox_server.protocol.values import ascii_integer
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
 from switchvox_server.store.database import Database, shared_between_processes
@@ -42,6 +43,11 @@ STATISTICS_REFRESH_ROWS = 1000
 # Files from this size on (about 10,000 rows) are stored by a helper process, when the
 # server keeps them: below it, handing batches over costs more than it saves.
 HELPER_PROCESS_BYTES = 1024 * 1024
+# templates.id is an INTEGER column, 32 bits on PostgreSQL: no stored id has more digits or
+# is larger, so a longer one is an unknown template rather than an overflow in the query.
+TEMPLATE_ID_MAX_DIGITS = 10
+TEMPLATE_ID_MAX = 2**31 - 1
+_DUPE_PROCESSES = frozenset(process.value for process in DupeProcess)
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +135,10 @@ def _run(
 ) -> BulkReport:
     """The checks of the method, in their order, then the pipeline."""
     template_id = parameters.template_id
-    template = queries.template_by_id(session, int(template_id)) if template_id.isdigit() else None
+    number = ascii_integer(template_id, TEMPLATE_ID_MAX_DIGITS)
+    template = None
+    if number is not None and number <= TEMPLATE_ID_MAX:
+        template = queries.template_by_id(session, number)
     if template is None:
         raise ApiError(FAULTS.INVALID_TEMPLATE, template_id)
     if not usable_template(template):
@@ -209,13 +218,15 @@ def _extension_type(raw: str) -> ExtensionType:
 
 def _dupe_process(raw: str) -> DupeProcess:
     value = raw.strip()
-    if value in {"1", "2", "3"}:
-        return DupeProcess(int(value))
+    number = ascii_integer(value, 1)
+    if number is not None and number in _DUPE_PROCESSES:
+        return DupeProcess(number)
     raise ApiError(FAULTS.INVALID_DUPE_PROCESS, value)
 
 
 def _report_only(raw: str | None) -> bool:
     value = (raw or "0").strip() or "0"
-    if value not in {"0", "1"}:
+    number = ascii_integer(value, 1)
+    if number not in (0, 1):
         raise ApiError(FAULTS.INVALID_PARAMETER_VALUE, "report_only", value)
-    return value == "1"
+    return number == 1

@@ -21,10 +21,10 @@ from __future__ import annotations
 import re
 
 from switchvox_server.faults import FAULTS, ApiError, Fault
-from switchvox_server.methods.extensions import ascii_number
 from switchvox_server.methods.registry import Access, MethodContext, registry
 from switchvox_server.protocol.request import ApiRequest
 from switchvox_server.protocol.tree import Element, number_or_text
+from switchvox_server.protocol.values import ascii_integer
 from switchvox_server.store import directory
 
 CALL = "switchvox.call"
@@ -54,7 +54,7 @@ def call(request: ApiRequest, context: MethodContext) -> Element:
     variables = _variables(request, problems)
     timeout = _given(request, "timeout")
     if timeout is not None and (
-        (seconds := ascii_number(timeout, max_digits=3)) is None or seconds > MAX_TIMEOUT
+        (seconds := ascii_integer(timeout, max_digits=3)) is None or seconds > MAX_TIMEOUT
     ):
         problems.append(_invalid("timeout", timeout))
     for flag in FLAGS:
@@ -104,7 +104,7 @@ def _account_id(request: ApiRequest, problems: Problems) -> tuple[str, int] | No
     if not (value.isascii() and value.isdigit()):
         problems.append((FAULTS.INVALID_ACCOUNT_ID, (value,)))
         return None
-    number = ascii_number(value, max_digits=len(str(_MAX_ACCOUNT_ID)))
+    number = ascii_integer(value, max_digits=len(str(_MAX_ACCOUNT_ID)))
     # Larger than any stored id can be: a well-formed id that no account has.
     return value, number if number is not None and number <= _MAX_ACCOUNT_ID else 0
 

@@ -35,6 +35,7 @@ from switchvox_server.faults import FAULTS, ApiError, Fault
 from switchvox_server.methods.registry import Access, MethodContext, registry
 from switchvox_server.protocol.request import ApiRequest
 from switchvox_server.protocol.tree import Element, LazyChildren, number_or_text
+from switchvox_server.protocol.values import ascii_integer
 from switchvox_server.store import directory
 from switchvox_server.store.directory import ExtensionFilter, SortField
 from switchvox_server.store.models import ExtensionType
@@ -135,7 +136,7 @@ def get_info(request: ApiRequest, context: MethodContext) -> Element:
             problems.append((FAULTS.INVALID_ACCOUNT_ID, (raw,)))
     if problems:
         raise ApiError.several(problems)
-    parsed = (ascii_number(raw, max_digits=_MAX_ACCOUNT_ID_DIGITS) for raw in raw_ids)
+    parsed = (ascii_integer(raw, max_digits=_MAX_ACCOUNT_ID_DIGITS) for raw in raw_ids)
     account_ids = [value for value in parsed if value is not None and value <= _MAX_ACCOUNT_ID]
 
     with context.database.sessions() as session:
@@ -305,7 +306,7 @@ def _count(request: ApiRequest, name: str, default: int, maximum: int, problems:
     value = _given(request, name)
     if value is None:
         return default
-    number = ascii_number(value, max_digits=len(str(maximum)))
+    number = ascii_integer(value, max_digits=len(str(maximum)))
     if number is None:
         problems.append((_COUNT_FAULTS[name], ()))
         return default
@@ -313,14 +314,3 @@ def _count(request: ApiRequest, name: str, default: int, maximum: int, problems:
         problems.append(_invalid(name, value))
         return default
     return number
-
-
-def ascii_number(text: str, *, max_digits: int) -> int | None:
-    """The value of `text` when it is ASCII digits with at most `max_digits` significant
-    ones (leading zeros are free), else None. Never calls int() on an unbounded string."""
-    if not (text.isascii() and text.isdigit()):
-        return None
-    significant = text.lstrip("0") or "0"
-    if len(significant) > max_digits:
-        return None
-    return int(significant)

@@ -15,12 +15,12 @@ from typing import NoReturn
 
 from switchvox_server.faults import FAULTS, ApiError, ErrorEntry
 from switchvox_server.protocol.chunks import ChunkBuffer
+from switchvox_server.protocol.limits import MAX_DEPTH, MAX_NODES
 from switchvox_server.protocol.request import ParameterValue
 from switchvox_server.protocol.tree import AttributeValue, Element, LazyChildren
 
 JSON_CONTENT_TYPE = "application/json"
 
-MAX_DEPTH = 32
 CONTENT_KEY = "content"
 
 
@@ -33,12 +33,15 @@ def _refuse(reason: str) -> ApiError:
 
 def parse_request(body: bytes) -> tuple[str, dict[str, ParameterValue]]:
     """The method name and parameters of a JSON request envelope, or an `ApiError`."""
-    document = _load(body)
+    document, repeated_anywhere = _load(body)
     if not isinstance(document, dict):
         raise _refuse("the document must be a JSON object")
     request = document.get("request")
     if not isinstance(request, dict):
         raise _refuse("the document must hold a request object")
+    for envelope in (document, request):
+        if (key := _repeated_key(envelope)) is not None:
+            raise _refuse(f"key {key} given twice")
 
     method = request.get("method")
     if method is not None and not isinstance(method, str):
@@ -48,23 +51,52 @@ def parse_request(body: bytes) -> tuple[str, dict[str, ParameterValue]]:
         raise ApiError(FAULTS.MISSING_PARAMETER, "method")
 
     raw = request.get("parameters")
-    if raw is None:
+    if raw is None or raw == []:  # PHP's json_encode writes an empty array as []
         raw = {}
     if not isinstance(raw, dict):
         raise _refuse("parameters must be an object")
+    if (key := _repeated_key(raw)) is not None:
+        raise ApiError(FAULTS.PARAMETER_REPEATED, key)
     parameters: dict[str, ParameterValue] = {}
     for name, value in raw.items():
+        if _repeated_key(value) is not None:  # {"extension": […], "extension": […]}
+            raise ApiError(FAULTS.PARAMETER_REPEATED, name)
         parsed = _parameter(name, value)
         if parsed is not None:
             parameters[name] = parsed
+    if repeated_anywhere is not None:  # in an object that is no part of the parameters
+        raise _refuse(f"key {repeated_anywhere} given twice")
     return method, parameters
+
+
+class _Members(dict[str, object]):
+    """A JSON object that remembers the first key it was given twice, if any."""
+
+    __slots__ = ("repeated",)
+
+    def __init__(self, pairs: list[tuple[str, object]]) -> None:
+        super().__init__(pairs)
+        self.repeated: str | None = None
+        if len(self) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    self.repeated = key
+                    break
+                seen.add(key)
+
+
+def _repeated_key(value: object) -> str | None:
+    """The first key given twice in `value`, if it is a JSON object."""
+    return value.repeated if isinstance(value, _Members) else None
 
 
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
-def _load(body: bytes) -> object:
+def _load(body: bytes) -> tuple[object, str | None]:
+    """The document, and the first key given twice in any of its objects (None if none)."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -75,29 +107,42 @@ def _load(body: bytes) -> object:
         # Numbers stay as written ("1", "2.50"): parameters are strings anyway, and this
         # sidesteps int's digit limit and float rounding.
         document: object = json.loads(
-            text, parse_int=str, parse_float=str, parse_constant=_reject_constant
+            text,
+            object_pairs_hook=_Members,
+            parse_int=str,
+            parse_float=str,
+            parse_constant=_reject_constant,
         )
     except RecursionError:
         raise _refuse(f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:
         raise _refuse("not valid JSON") from None
-    if _depth(document) > MAX_DEPTH:
-        raise _refuse(f"nested deeper than {MAX_DEPTH} levels")
-    return document
+    return document, _check_shape(document)
 
 
-def _depth(document: object) -> int:
-    """How deeply objects and arrays nest (a bare object is 1), walked without recursion."""
-    deepest = 0
+def _check_shape(document: object) -> str | None:
+    """Refuse nesting deeper than MAX_DEPTH (a bare object is 1) and more than MAX_NODES
+    values, walking without recursion; return the first key given twice in any object."""
+    repeated: str | None = None
+    nodes = 1
     stack = [(document, 1)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, dict):
-            value = list(value.values())
-        if isinstance(value, list):
-            deepest = max(deepest, depth)
-            stack.extend((item, depth + 1) for item in value)
-    return deepest
+            if repeated is None:
+                repeated = _repeated_key(value)
+            children = list(value.values())
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise _refuse(f"nested deeper than {MAX_DEPTH} levels")
+        nodes += len(children)  # counted before they are stacked
+        if nodes > MAX_NODES:
+            raise _refuse(f"more than {MAX_NODES} values")
+        stack.extend((child, depth + 1) for child in children)
+    return repeated
 
 
 def _parameter(name: str, value: object) -> ParameterValue | None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
-from switchvox_server.faults import Fault
+from switchvox_server.faults import FAULTS, ApiError, Fault
 
 ParameterValue = str | tuple[str, ...]
 
@@ -23,10 +23,14 @@ class ApiRequest:
     upload_problem: Fault | None = None
 
     def scalar(self, name: str) -> str | None:
-        """The parameter as one string; a list of one item counts, an absent one is None."""
+        """The parameter as one string; a list of one item counts, an absent one (or an
+        empty list) is None. Several values are fault 10006: which one was meant cannot be
+        known, and neither may be dropped (a `report_only` must never become a write)."""
         value = self.parameters.get(name)
         if isinstance(value, tuple):
-            return value[0] if len(value) == 1 else None
+            if len(value) > 1:
+                raise ApiError(FAULTS.PARAMETER_REPEATED, name)
+            return value[0] if value else None
         return value
 
     def items(self, name: str) -> tuple[str, ...]:

@@ -1,8 +1,9 @@
 """The XML envelope (docs/methods.md): requests parsed with a hardened lxml, responses streamed.
 
 Parsing refuses anything an attacker could use to make the parser do work on their behalf
-(DTDs, entities, deep nesting) with fault 10002 instead of expanding it. Rendering is plain
-string building: it never needs a parser and it must stay fast for 100,000-row reports.
+(DTDs, entities, deep nesting, counts beyond protocol.limits) with fault 10002 instead of
+expanding it. Rendering is plain string building: it never needs a parser and it must stay
+fast for 100,000-row reports.
 """
 
 from __future__ import annotations
@@ -14,16 +15,13 @@ from lxml import etree
 
 from switchvox_server.faults import FAULTS, ApiError, ErrorEntry
 from switchvox_server.protocol.chunks import ChunkBuffer
+from switchvox_server.protocol.limits import MAX_ATTRIBUTES, MAX_DEPTH, MAX_NODES
 from switchvox_server.protocol.request import ParameterValue
 from switchvox_server.protocol.tree import Element
 
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 
-MAX_DEPTH = 32
-
 _UTF8_BOM = b"\xef\xbb\xbf"
-# The class of entity reference nodes (lxml-stubs leave it untyped).
-_ENTITY_NODE: type = etree._Entity
 
 
 def _refuse(reason: str) -> ApiError:
@@ -49,20 +47,36 @@ def parse_request(body: bytes) -> tuple[str, dict[str, ParameterValue]]:
             values.setdefault(str(name), []).append(str(value))
         for child in parameters.iterchildren("*"):
             name = str(child.tag)
-            items = list(child.iterchildren("*"))
-            if not items:
+            items = _list_items(name, child)
+            if items is None:
                 values.setdefault(name, []).append(_text(child))
-                continue
-            lists.add(name)
-            for item in items:
-                if len(item):
-                    raise _refuse(f"parameter {name} is nested too deeply")
-                values.setdefault(name, []).append(_text(item))
+            else:
+                lists.add(name)
+                values.setdefault(name, []).extend(items)
 
+    # A name found more than once is a tuple: ApiRequest.scalar refuses it with 10006.
     parsed: dict[str, ParameterValue] = {}
     for name, found in values.items():
         parsed[name] = tuple(found) if name in lists or len(found) > 1 else found[0]
     return method, parsed
+
+
+def _list_items(name: str, wrapper: etree._Element) -> list[str] | None:
+    """The items of a list parameter, or None when the element is a scalar (no attributes,
+    no child elements). A list of one may be an attribute of its wrapper,
+    `<extensions extension="302"/>`, as XML::Simple and XML_Serializer write it."""
+    children = list(wrapper.iterchildren("*"))
+    if not children and not len(wrapper.attrib):
+        return None
+    if _text(wrapper) or any((child.tail or "").strip() for child in children):
+        # Text beside items would be dropped by one reading and kept by another.
+        raise _refuse(f"parameter {name} mixes text and items")
+    items = [str(value) for value in wrapper.attrib.values()]
+    for item in children:
+        if len(item):
+            raise _refuse(f"parameter {name} is nested too deeply")
+        items.append(_text(item))
+    return items
 
 
 def _parse_document(body: bytes) -> etree._Element:
@@ -109,16 +123,25 @@ def _syntax_reason(body: bytes, message: str) -> str:
 
 
 def _check_nodes(root: etree._Element) -> None:
-    """Refuse entity nodes and nesting deeper than MAX_DEPTH, walking without recursion."""
-    stack = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
+    """Refuse entity nodes and whatever passes the limits. Attributes are counted here, in
+    linear time, before anything reads them (reading is quadratic in their number in lxml);
+    iterwalk keeps one element proxy alive at a time."""
+    if next(root.iter(etree.Entity), None) is not None:
+        raise _refuse("entity references are not allowed")
+    depth = 0
+    nodes = 0
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        if event == "end":
+            depth -= 1
+            continue
+        depth += 1
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise _refuse(f"more than {MAX_NODES} elements")
         if depth > MAX_DEPTH:
             raise _refuse(f"elements nested deeper than {MAX_DEPTH} levels")
-        for child in element:
-            if isinstance(child, _ENTITY_NODE):
-                raise _refuse("entity references are not allowed")
-            stack.append((child, depth + 1))
+        if len(element.attrib) > MAX_ATTRIBUTES:
+            raise _refuse(f"more than {MAX_ATTRIBUTES} attributes on one element")
 
 
 def _text(element: etree._Element) -> str:
