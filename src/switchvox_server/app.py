@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from switchvox_server.control.routes import control_routes
+from switchvox_server.control.service import Control
 from switchvox_server.http.auth import Authenticator, VerifiedPasswords
 from switchvox_server.http.digest import NonceAuthority
 from switchvox_server.http.endpoints import JSON, XML, api_endpoint
@@ -62,9 +64,16 @@ def create_app(settings: Settings) -> Starlette:
         app.state.authenticator = Authenticator(
             database, NonceAuthority(secret), VerifiedPasswords(secret), settings.digest_enabled
         )
+        app.state.control = (
+            Control.start(settings.control_token, database, settings, secret)
+            if settings.control_token
+            else None
+        )
         try:
             yield
         finally:
+            if app.state.control is not None:
+                app.state.control.close()
             if app.state.writers is not None:
                 app.state.writers.close()
             database.dispose()
@@ -75,6 +84,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/json", api_endpoint(JSON), methods=["POST", "HEAD"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *control_routes(settings),
         ],
         lifespan=lifespan,
     )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from switchvox_server.faults import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///switchvox.db"
 DEFAULT_UNREGISTERED_LIMIT = 25
 DEFAULT_MAX_UPLOAD_MB = 200
+DEFAULT_JOURNAL_MAX_ENTRIES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,8 @@ class Settings:
     digest_enabled: bool = True
     strong_phone_passwords: bool = False
     writer_process: bool = True
+    control_token: str | None = field(default=None, repr=False)
+    journal_max_entries: int = DEFAULT_JOURNAL_MAX_ENTRIES
 
     @property
     def max_upload_bytes(self) -> int:
@@ -53,6 +56,10 @@ class Settings:
             digest_enabled=_boolean(env, "SWITCHVOX_DIGEST", True),
             strong_phone_passwords=_boolean(env, "SWITCHVOX_STRONG_PHONE_PASSWORDS", False),
             writer_process=_boolean(env, "SWITCHVOX_WRITER_PROCESS", True),
+            control_token=env.get("SWITCHVOX_CONTROL_TOKEN") or None,
+            journal_max_entries=_integer(
+                env, "SWITCHVOX_JOURNAL_MAX_ENTRIES", DEFAULT_JOURNAL_MAX_ENTRIES
+            ),
         )
         if not 1 <= settings.extension_min_length <= settings.extension_max_length:
             raise ConfigurationError(

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
+from switchvox_server.control import hooks as control_hooks
 from switchvox_server.faults import FAULTS, ApiError, BodyTooLarge, ErrorEntry, IntakeError
 from switchvox_server.http.auth import Authenticator, Verdict
 from switchvox_server.http.intake import take_in
@@ -52,6 +53,7 @@ def api_endpoint(envelope: Envelope) -> Callable[[Request], object]:
         started = time.perf_counter()
         entry: dict[str, object] = {"path": request.url.path}
         response = await _serve(request, envelope, entry)
+        control_hooks.after_answer(request, response, entry, started)
         entry["status"] = response.status_code
         entry["ms"] = round((time.perf_counter() - started) * 1000)
         access_log.info(_logfmt(entry))
@@ -102,10 +104,14 @@ async def _answer(
         method, parameters = envelope.parse(intake.envelope)
         entry["method"] = method
         handler = registry.resolve(method, principal)
-        context = MethodContext(
-            state.database, state.settings, state.secret_key, cleanup, entry, state.writers
-        )
         api_request = ApiRequest(method, parameters, intake.upload, intake.upload_problem)
+        control = await control_hooks.before_dispatch(request, api_request, intake.upload_name)
+        if control.answer is not None:
+            cleanup.close()
+            return control.answer
+        context = MethodContext(
+            state.database, control.settings, state.secret_key, cleanup, entry, state.writers
+        )
         result = await run_in_threadpool(handler.handler, api_request, context)
     except ApiError as error:
         cleanup.close()
