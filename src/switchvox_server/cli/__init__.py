@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from switchvox_server import __version__
-from switchvox_server.cli import admin, seed, serve, templates, transfer
+from switchvox_server.cli import admin, seed, serve, state, templates, transfer
 from switchvox_server.cli.common import PROG, CommandError, fail
 from switchvox_server.faults import ConfigurationError
 from switchvox_server.settings import Settings
@@ -64,6 +64,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    for family in (serve, admin, transfer, templates, seed):
+    for family in (serve, admin, transfer, templates, seed, state):
         family.add_parser(commands)
     return parser

@@ -152,7 +152,7 @@ def values_named(session: Session, names: Sequence[str]) -> dict[str, str]:
     rows = session.execute(
         select(ControlValue.name, ControlValue.value).where(ControlValue.name.in_(names))
     )
-    return dict(rows)
+    return {row.name: row.value for row in rows}
 
 
 def set_value(session: Session, name: str, value: str) -> None:

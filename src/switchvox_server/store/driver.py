@@ -4,6 +4,7 @@ process that stores large uploads (which does without SQLAlchemy to stay small).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,3 +55,21 @@ class ConnectionSpec:
         if self.dialect == "sqlite":
             configure_sqlite(connection)
         return connection
+
+
+# Database drivers that are extras of this package, by the URL scheme that needs them.
+_EXTRA_DRIVERS = {"postgresql+psycopg": ("psycopg", "postgres")}
+
+
+def missing_driver(url: str) -> str | None:
+    """A one-line message naming the extra to install when `url` needs a driver that is
+    not installed; None when nothing is missing."""
+    scheme = url.partition(":")[0].strip().lower()
+    needed = _EXTRA_DRIVERS.get(scheme)
+    if needed is None or importlib.util.find_spec(needed[0]) is not None:
+        return None
+    module, extra = needed
+    return (
+        f"DATABASE_URL needs the {module} driver, which is not installed:"
+        f" pip install 'switchvox-server[{extra}]'"
+    )
