@@ -9,6 +9,7 @@ import os
 import shutil
 import ssl
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -150,7 +151,7 @@ def test_the_fixture_applies_the_settings_marker(tmp_path: Path) -> None:
         )
     )
     result = subprocess.run(
-        ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
