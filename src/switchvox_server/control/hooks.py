@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from switchvox_server.bulk.report import Section
 from switchvox_server.control.injection import Injection, drop_connection
-from switchvox_server.control.journal import CallRecord, caller_of, file_summary, now, redacted
+from switchvox_server.control.journal import CallRecord, caller_of, file_summary, redacted
 from switchvox_server.control.service import Control
 from switchvox_server.protocol.request import ApiRequest
 from switchvox_server.settings import Settings
@@ -44,7 +44,7 @@ async def before_dispatch(
     control: Control | None = request.app.state.control
     if control is None:
         return Interception(request.app.state.settings)
-    record = CallRecord(now(), call.method, redacted(call.parameters))
+    record = CallRecord(call.method, redacted(call.parameters))
     if call.upload is not None:
         record.file = await run_in_threadpool(file_summary, call.upload, upload_name)
     settings, injection = await run_in_threadpool(control.prepare_call, call.method)
@@ -70,9 +70,10 @@ def after_answer(
     if control is None:
         return
     duration_ms = round((time.perf_counter() - started) * 1000)
+    arrived = datetime.now(UTC) - timedelta(milliseconds=duration_ms)
     call: _CallState | None = getattr(request.state, "control_call", None)
     if call is None:  # refused before its envelope was read
-        call = _CallState(CallRecord(now() - timedelta(milliseconds=duration_ms)))
+        call = _CallState(CallRecord())
     injection = call.injection
     if injection is not None and injection.http_status is not None:
         response.status_code = injection.http_status
@@ -87,5 +88,5 @@ def after_answer(
             call.record.file["rows"] = sum(count for count in counts if isinstance(count, int))
     caller = caller_of(request.headers.get("authorization")) if "caller" in log_entry else None
     control.recorder.record(
-        call.record.row(caller, outcome or "unknown", fault_code, http_status, duration_ms)
+        call.record.row(arrived, caller, outcome or "unknown", fault_code, http_status, duration_ms)
     )

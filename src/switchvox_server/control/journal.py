@@ -31,6 +31,10 @@ _SECRET_WORDS = ("password", "passwd", "pin", "secret")
 # Entries waiting for the thread beyond this are dropped, so memory stays bounded even
 # when the database cannot take them (SQLite behind a long upload's lock).
 PENDING_LIMIT = 10_000
+# Entries arriving within this time go to the database together: while calls come fast
+# (tests polling, or many getInfo calls beside an upload) that is one short transaction
+# per batch rather than per call. A journal read does not wait for it (see flush).
+BATCH_SECONDS = 0.05
 _HASH_CHUNK = 1024 * 1024
 CLOSE_TIMEOUT_SECONDS = 10.0
 
@@ -76,13 +80,13 @@ def caller_of(authorization: str | None) -> str | None:
 class CallRecord:
     """What the journal learns of a call before it is dispatched."""
 
-    started: datetime
     method: str = ""
     params: dict[str, object] | None = None
     file: dict[str, object] | None = None
 
     def row(
         self,
+        at: datetime,
         caller: str | None,
         outcome: str,
         fault_code: int | None,
@@ -90,7 +94,7 @@ class CallRecord:
         duration_ms: int,
     ) -> dict[str, Any]:
         return {
-            "at": self.started.replace(tzinfo=None),
+            "at": at.astimezone(UTC).replace(tzinfo=None),
             "method": self.method[:128],
             "caller": None if caller is None else caller[:64],
             "params": json.dumps(self.params or {}),
@@ -100,10 +104,6 @@ class CallRecord:
             "http_status": http_status,
             "duration_ms": duration_ms,
         }
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def as_document(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,6 +124,7 @@ class JournalRecorder:
         self._keep = keep
         self._pending: deque[dict[str, Any]] = deque()
         self._writing = 0
+        self._waiting_readers = 0
         self._closing = False
         self._dropped = 0
         self._condition = threading.Condition()
@@ -143,9 +144,14 @@ class JournalRecorder:
     def flush(self, timeout: float) -> bool:
         """Wait until every entry recorded so far is stored; False on timeout."""
         with self._condition:
-            return self._condition.wait_for(
-                lambda: not self._pending and not self._writing, timeout
-            )
+            self._waiting_readers += 1
+            self._condition.notify_all()
+            try:
+                return self._condition.wait_for(
+                    lambda: not self._pending and not self._writing, timeout
+                )
+            finally:
+                self._waiting_readers -= 1
 
     def close(self) -> None:
         with self._condition:
@@ -159,6 +165,9 @@ class JournalRecorder:
                 self._condition.wait_for(lambda: self._pending or self._closing)
                 if not self._pending:
                     return
+                self._condition.wait_for(
+                    lambda: self._closing or self._waiting_readers, BATCH_SECONDS
+                )
                 batch = list(self._pending)
                 self._pending.clear()
                 self._writing = len(batch)

@@ -8,7 +8,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, DateTime, String, Text, delete, func, insert, select, update
+from sqlalchemy import (
+    CursorResult,
+    DateTime,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from switchvox_server.store.models import Base
@@ -58,8 +69,12 @@ class ControlValue(Base):
     value: Mapped[str] = mapped_column(Text)  # JSON
 
 
-JOURNAL_COLUMNS = tuple(column.name for column in JournalEntry.__table__.columns)
-FAULT_COLUMNS = tuple(column.name for column in InjectedFault.__table__.columns)
+# Core tables: the per-call reads and the journal writes skip the ORM's object mapping.
+JOURNAL = cast(Table, JournalEntry.__table__)
+FAULTS = cast(Table, InjectedFault.__table__)
+VALUES = cast(Table, ControlValue.__table__)
+JOURNAL_COLUMNS = tuple(column.name for column in JOURNAL.columns)
+FAULT_COLUMNS = tuple(column.name for column in FAULTS.columns)
 
 
 # --- journal -----------------------------------------------------------------------------
@@ -67,10 +82,9 @@ FAULT_COLUMNS = tuple(column.name for column in InjectedFault.__table__.columns)
 
 def add_journal_entries(session: Session, rows: Sequence[Mapping[str, Any]], keep: int) -> None:
     """Append entries, then drop the oldest beyond the newest `keep`."""
-    session.execute(insert(JournalEntry), list(rows))
-    newest = session.scalar(select(func.max(JournalEntry.id)))
-    if newest is not None and newest > keep:
-        session.execute(delete(JournalEntry).where(JournalEntry.id <= newest - keep))
+    session.execute(insert(JOURNAL), list(rows))
+    newest = select(func.max(JOURNAL.c.id)).scalar_subquery()
+    session.execute(delete(JOURNAL).where(JOURNAL.c.id <= newest - keep))
 
 
 def journal_entries(
@@ -119,14 +133,12 @@ def remove_faults(session: Session, fault_id: int | None = None) -> int:
 def faults_for(session: Session, method: str) -> list[dict[str, Any]]:
     """The live faults of `method`, oldest first (a read: no lock is taken)."""
     query = (
-        select(InjectedFault)
-        .where(InjectedFault.method == method)
-        .where((InjectedFault.remaining.is_(None)) | (InjectedFault.remaining > 0))
-        .order_by(InjectedFault.id)
+        select(FAULTS)
+        .where(FAULTS.c.method == method)
+        .where(FAULTS.c.remaining.is_(None) | (FAULTS.c.remaining > 0))
+        .order_by(FAULTS.c.id)
     )
-    return [
-        {name: getattr(fault, name) for name in FAULT_COLUMNS} for fault in session.scalars(query)
-    ]
+    return [dict(row) for row in session.execute(query).mappings()]
 
 
 def take_one_time(session: Session, fault_id: int) -> bool:
@@ -149,9 +161,7 @@ def take_one_time(session: Session, fault_id: int) -> bool:
 
 
 def values_named(session: Session, names: Sequence[str]) -> dict[str, str]:
-    rows = session.execute(
-        select(ControlValue.name, ControlValue.value).where(ControlValue.name.in_(names))
-    )
+    rows = session.execute(select(VALUES.c.name, VALUES.c.value).where(VALUES.c.name.in_(names)))
     return {row.name: row.value for row in rows}
 
 
