@@ -8,15 +8,20 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 from lxml import etree
+from sqlalchemy import func, select
 
 from switchvox_server.app import create_app
 from switchvox_server.faults import FAULTS
 from switchvox_server.settings import Settings
+from switchvox_server.store.control_tables import JournalEntry
+from switchvox_server.store.database import open_database
 from tests.conftest import ADMIN_PASSWORD, FIXTURES, free_port, serving
 from tests.helpers import BULK_UPLOAD, fault, request_xml, section
 
@@ -102,12 +107,20 @@ CONTROL_REQUESTS = [
 
 
 def test_without_a_token_every_control_path_is_absent(settings: Settings) -> None:
-    """Without SWITCHVOX_CONTROL_TOKEN every control request is a 404, even with a bearer."""
+    """Without SWITCHVOX_CONTROL_TOKEN every control request is a 404, even with a bearer,
+    and API calls leave no journal."""
     for live in serve(settings):
         for method, path in CONTROL_REQUESTS:
             response = live.control.request(method, path)
             assert response.status_code == 404, (method, path)
         assert live.xml(extensions="<extension>101</extension>").status_code == 200
+        assert live.upload().status_code == 200
+    database = open_database(settings.database_url)
+    try:
+        with database.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(JournalEntry)) == 0
+    finally:
+        database.dispose()
 
 
 @pytest.mark.parametrize(
@@ -398,43 +411,68 @@ def test_the_journal_keeps_only_the_newest_entries(settings: Settings) -> None:
 # --- state, seed and reset ---------------------------------------------------------------
 
 
-def test_state_round_trips_and_authenticates_the_same_accounts(
-    live: Live, settings: Settings
-) -> None:
-    """GET -> PUT -> GET gives the same document, and a store restored from it elsewhere
-    lets the same admins and extensions sign in."""
+def sign_in_status(url: str, user: str, password: str, method: str = GET_INFO) -> int:
+    """The HTTP status of a call with these Basic credentials: 401 when they are refused."""
+    body = request_xml(method, extensions="<extension>302</extension>")
+    return httpx2.post(f"{url}/xml", content=body, auth=(user, password)).status_code
+
+
+def seeded_state(live: Live) -> dict[str, Any]:
+    """The state after applying tests/fixtures/seed.toml and uploading CSV."""
     seeded = live.control.post(
         "/_switchvox/seed",
         content=(FIXTURES / "seed.toml").read_bytes(),
         headers={"Content-Type": "application/toml"},
     )
     assert seeded.status_code == 200, seeded.text
-    live.upload()
-    first = live.control.get("/_switchvox/state").json()
-    assert {"templates", "admins", "extensions"} <= set(first)
+    assert section(etree.fromstring(live.upload().content), "created") == ["302", "303"]
+    document: dict[str, Any] = live.control.get("/_switchvox/state").json()
+    return document
+
+
+def test_state_get_put_get_is_identical_and_holds_no_secret(live: Live) -> None:
+    """GET -> PUT -> GET of the state gives the same document, with every record, and no
+    password appears in it."""
+    first = seeded_state(live)
+    assert [len(first[name]) for name in ("templates", "admins", "extensions")] == [3, 3, 5]
     assert live.control.put("/_switchvox/state", json=first).status_code == 200
     assert live.control.get("/_switchvox/state").json() == first
     text = json.dumps(first)
-    for secret in (*SECRETS, ADMIN_PASSWORD):
+    for secret in (*SECRETS, ADMIN_PASSWORD, "ci-password", "ops-password", "ada-web-1"):
         assert secret not in text
 
-    other = replace(settings, database_url=settings.database_url + "-other")
-    if "sqlite" not in settings.database_url:
-        pytest.skip("a second PostgreSQL database is covered by test_control_processes")
-    for restored in serve(replace(other, control_token=TOKEN, admin_password="something-else")):
-        assert restored.control.put("/_switchvox/state", json=first).status_code == 200
-        assert restored.control.get("/_switchvox/state").json() == first
-        assert restored.xml(extensions="<extension>302</extension>").status_code == 200
-        user = httpx2.post(
+
+def test_a_restored_state_authenticates_the_same_admins_and_extensions(
+    live: Live, settings: Settings, tmp_path: Path
+) -> None:
+    """The state put into another, fresh server lets exactly the same admins and extensions
+    sign in, with their access levels, and the fresh server's own admin password no more."""
+    document = seeded_state(live)
+    other = replace(
+        settings,
+        database_url=f"sqlite:///{tmp_path / 'other.db'}",
+        admin_password="fresh-admin-password",
+        control_token=TOKEN,
+    )
+    for restored in serve(other):
+        assert restored.control.put("/_switchvox/state", json=document).status_code == 200
+        assert restored.control.get("/_switchvox/state").json() == document
+        status = partial(sign_in_status, restored.url)
+        assert status("admin", ADMIN_PASSWORD) == 200
+        assert status("ci", "ci-password") == 200
+        assert status("ops", "ops-password") == 200
+        assert status("admin", "fresh-admin-password") == 401
+        # Extensions sign in for switchvox.users.* methods (whether or not one is served).
+        assert status("302", SECRETS[0], "switchvox.users.getMyInfo") == 200
+        assert status("201", "ada-web-1", "switchvox.users.getMyInfo") == 200
+        assert status("302", "wrong-password", "switchvox.users.getMyInfo") == 401
+        read_only = httpx2.post(
             f"{restored.url}/xml",
-            content=request_xml("switchvox.users.getMyInfo"),
-            auth=("302", SECRETS[0]),
+            data={"request": request_xml(BULK_UPLOAD, extension_type="sip").decode()},
+            files={"csv_file": ("x.csv", b"ext\n", "text/csv")},
+            auth=("ci", "ci-password"),
         )
-        assert user.status_code == 200  # signed in; the method itself may not exist yet
-        wrong = httpx2.post(
-            f"{restored.url}/xml", content=request_xml(GET_INFO), auth=("302", "nope")
-        )
-        assert wrong.status_code == 401
+        assert fault(etree.fromstring(read_only.content))[0] in {10004, 27168}
 
 
 def test_a_bad_state_document_changes_nothing(live: Live) -> None:
