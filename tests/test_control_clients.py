@@ -18,6 +18,7 @@ import pytest
 from lxml import etree
 
 from switchvox_server.cli import main
+from switchvox_server.faults import ConfigurationError
 from switchvox_server.settings import Settings
 from switchvox_server.store.driver import missing_driver
 from switchvox_server.testing import ControlRequestError, run_server
@@ -199,3 +200,5 @@ def test_settings_defaults_for_the_control_api() -> None:
     )
     assert (configured.control_token, configured.journal_max_entries) == ("t", 5)
     assert "control_token" not in repr(configured)
+    with pytest.raises(ConfigurationError, match="SWITCHVOX_JOURNAL_MAX_ENTRIES"):
+        Settings.from_environ({"SWITCHVOX_JOURNAL_MAX_ENTRIES": "0"})

@@ -66,6 +66,8 @@ class Settings:
                 "SWITCHVOX_EXTENSION_MIN_LENGTH must be at least 1 and at most"
                 " SWITCHVOX_EXTENSION_MAX_LENGTH"
             )
+        if settings.journal_max_entries < 1:
+            raise ConfigurationError("SWITCHVOX_JOURNAL_MAX_ENTRIES must be at least 1")
         return settings
 
 
