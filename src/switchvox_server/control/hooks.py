@@ -83,6 +83,7 @@ def after_answer(
     if injection is not None and injection.drop:
         outcome, http_status = "dropped", None
     if call.record.file is not None:
+        # The upload method puts its count per report section into the log fields.
         counts = [log_entry.get(section.value) for section in Section]
         if all(isinstance(count, int) for count in counts):
             call.record.file["rows"] = sum(count for count in counts if isinstance(count, int))
