@@ -336,10 +336,13 @@ def running_server(
 ) -> Iterator[Server]:
     """A fresh `uvicorn switchvox_server.asgi:app` process on a free loopback port."""
     port = free_port()
+    # SWITCHVOX_CONTROL_TOKEN passes through: with it, every figure is with the control
+    # API and its request journal on.
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("SWITCHVOX_") and key != "DATABASE_URL"
+        if key == "SWITCHVOX_CONTROL_TOKEN"
+        or (not key.startswith("SWITCHVOX_") and key != "DATABASE_URL")
     }
     env.update(DATABASE_URL=database_url, SWITCHVOX_ADMIN_PASSWORD=admin_password)
     log_path = workdir / f"server-{name}.log"

@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from switchvox_server.control.routes import control_routes
+from switchvox_server.control.service import Control
 from switchvox_server.http.auth import Authenticator
 from switchvox_server.http.digest import NonceAuthority
 from switchvox_server.http.endpoints import JSON, XML, api_endpoint, server_error
@@ -73,10 +75,17 @@ def create_app(settings: Settings) -> Starlette:
             KnownHeaders(secret),
             settings.trusted_proxies,
         )
+        app.state.control = (
+            Control.start(settings.control_token, database, settings, secret)
+            if settings.control_token
+            else None
+        )
         try:
             yield
         finally:
             app.state.readiness.close()
+            if app.state.control is not None:
+                app.state.control.close()
             if app.state.writers is not None:
                 app.state.writers.close()
             database.dispose()
@@ -87,6 +96,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/json", api_endpoint(JSON), methods=["POST", "GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *control_routes(settings),
         ],
         lifespan=lifespan,
         exception_handlers={Exception: server_error, 404: not_found},

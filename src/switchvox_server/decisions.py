@@ -310,6 +310,20 @@ DECISIONS: tuple[Decision, ...] = (
         " stream repair puts the CRLF back.",
     ),
     Decision(
+        "Control API",
+        "Under `/_switchvox/`, only when SWITCHVOX_CONTROL_TOKEN is set (404 otherwise),"
+        " bearer token compared in constant time (401). Journal, injected faults, run-time"
+        " settings and the reset point live in the database. The journal keeps the newest"
+        " SWITCHVOX_JOURNAL_MAX_ENTRIES (10,000) entries, written after the answer by a"
+        " thread of their own; parameters named as a password, PIN or secret become `***`;"
+        " a file is kept only as name, size, SHA-256 and rows. An injected fault answers"
+        " after authentication and the access check; its placeholders are filled from the"
+        " call or the settings, or from the injection's `values`. A dropped connection is"
+        " closed under uvicorn without a byte of answer. State documents carry every stored"
+        " column; PIN digests need the same server secret. Small control bodies are capped"
+        " at 64 KiB, state and seed documents at SWITCHVOX_MAX_UPLOAD_MB.",
+    ),
+    Decision(
         "Authentication",
         "An extension's number and web password authenticate too, but only for"
         " `switchvox.users.*` methods. The 401 answer has an empty body.",

@@ -6,7 +6,7 @@ import ipaddress
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from switchvox_server.faults import ConfigurationError
@@ -27,6 +27,7 @@ DEFAULT_DB_STATEMENT_TIMEOUT = 15.0
 # A day: beyond it a "timeout" no longer protects anyone, and SQLite's busy timeout (whole
 # milliseconds in a C int) stays far from overflowing.
 MAX_TIMEOUT_SECONDS = 86_400.0
+DEFAULT_JOURNAL_MAX_ENTRIES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,8 @@ class Settings:
     db_statement_timeout: float = DEFAULT_DB_STATEMENT_TIMEOUT
     """Seconds one statement may run or wait for a lock before the database gives up."""
     profile: Profile = Profile.CLASSIC
+    control_token: str | None = field(default=None, repr=False)
+    journal_max_entries: int = DEFAULT_JOURNAL_MAX_ENTRIES
 
     @property
     def max_upload_bytes(self) -> int:
@@ -94,6 +97,10 @@ class Settings:
                 MAX_TIMEOUT_SECONDS,
             ),
             profile=_profile(env),
+            control_token=env.get("SWITCHVOX_CONTROL_TOKEN") or None,
+            journal_max_entries=_integer(
+                env, "SWITCHVOX_JOURNAL_MAX_ENTRIES", DEFAULT_JOURNAL_MAX_ENTRIES
+            ),
         )
         if not 1 <= settings.extension_min_length <= settings.extension_max_length:
             raise ConfigurationError(
@@ -102,6 +109,8 @@ class Settings:
             )
         if settings.max_connections < 1:
             raise ConfigurationError("SWITCHVOX_MAX_CONNECTIONS must be at least 1")
+        if settings.journal_max_entries < 1:
+            raise ConfigurationError("SWITCHVOX_JOURNAL_MAX_ENTRIES must be at least 1")
         return settings
 
 

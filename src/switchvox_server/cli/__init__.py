@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from switchvox_server import __version__
-from switchvox_server.cli import admin, seed, serve, templates, transfer
+from switchvox_server.cli import admin, seed, serve, state, templates, transfer
 from switchvox_server.cli.common import PROG, CommandError
 from switchvox_server.cli.failures import run_to_the_end
 from switchvox_server.settings import Settings
@@ -34,6 +34,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    for family in (serve, admin, transfer, templates, seed):
+    for family in (serve, admin, transfer, templates, seed, state):
         family.add_parser(commands)
     return parser

@@ -17,6 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from switchvox_server import profiles
+from switchvox_server.control import hooks as control_hooks
 from switchvox_server.faults import FAULTS, ApiError, BodyTooLarge, ErrorEntry, IntakeError, echo
 from switchvox_server.http.auth import Authenticator, Verdict
 from switchvox_server.http.failures import fault_for
@@ -59,8 +60,8 @@ JSON_AS_STRINGS = Envelope(
 def envelope_for(envelope: Envelope, profile: Profile) -> Envelope:
     """The envelope as the profile writes it: JSON scalar types differ (profiles.JSON_STRINGS).
     Chosen per request, so a profile changed at run time applies to the next answer."""
-    if envelope is JSON and profile.takes(profiles.JSON_STRINGS):
-        return JSON_AS_STRINGS
+    if envelope is JSON or envelope is JSON_AS_STRINGS:
+        return JSON_AS_STRINGS if profile.takes(profiles.JSON_STRINGS) else JSON
     return envelope
 
 
@@ -75,6 +76,7 @@ def api_endpoint(envelope: Envelope) -> Callable[[Request], object]:
         except Exception as error:  # the boundary: no request ever gets a plain 500
             failure = fault_for(error, getattr(request.app.state, "database", None))
             response = _faults(envelope_now, str(entry.get("method", "")), failure, entry)
+        control_hooks.after_answer(request, response, entry, started)
         entry["status"] = response.status_code
         entry["ms"] = round((time.perf_counter() - started) * 1000)
         access_log.info(_logfmt(entry))
@@ -127,16 +129,22 @@ async def _answer(
         method, parameters = await run_in_threadpool(envelope.parse, intake.envelope)
         entry["method"] = echo(method)  # an unknown name can be 1 MiB long
         handler = registry.resolve(method, principal)
+        api_request = ApiRequest(method, parameters, intake.upload, intake.upload_problem)
+        control = await control_hooks.before_dispatch(request, api_request, intake.upload_name)
+        if control.answer is not None:
+            cleanup.close()
+            return control.answer
+        # The profile may have been changed at run time (control API).
+        envelope = envelope_for(envelope, control.settings.profile)
         context = MethodContext(
             state.database,
-            state.settings,
+            control.settings,
             state.secret_key,
             cleanup,
             entry,
             state.writers,
             caller=caller,
         )
-        api_request = ApiRequest(method, parameters, intake.upload, intake.upload_problem)
         result = await run_in_threadpool(handler.handler, api_request, context)
     except ApiError as error:
         cleanup.close()

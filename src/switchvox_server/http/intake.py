@@ -27,12 +27,14 @@ BODY_IDLE_TIMEOUT_SECONDS = 60.0
 
 @dataclass(slots=True)
 class Intake:
-    """The envelope's bytes, the spooled file if one is usable, and the fault the upload
-    deserves if not (a method that takes no file ignores both)."""
+    """The envelope's bytes, the spooled file if one is usable (and its name as the client
+    gave it), and the fault the upload deserves if not (a method that takes no file
+    ignores them)."""
 
     envelope: bytes
     upload: IO[bytes] | None = None
     upload_problem: Fault | None = None
+    upload_name: str | None = None
     spooled: tuple[IO[bytes], ...] = ()
 
     def close(self) -> None:
@@ -94,8 +96,10 @@ async def _take_in_multipart(request: Request, content_type: str, limit: int) ->
         reader.close()
         raise
     problem = FAULTS.UPLOAD_PROBLEM if over_limit else reader.upload_problem()
-    upload = reader.files[0] if problem is None and reader.files else None
-    return Intake(envelope, upload, problem, tuple(reader.files))
+    usable = problem is None and bool(reader.files)
+    upload = reader.files[0] if usable else None
+    name = reader.file_names[0] if usable else None
+    return Intake(envelope, upload, problem, name, tuple(reader.files))
 
 
 def _single_request(parts: list[bytes]) -> bytes:

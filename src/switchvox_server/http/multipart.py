@@ -76,6 +76,7 @@ class DelimiterRepair:
 class _Part:
     name: str = ""
     is_file: bool = False
+    filename: str | None = None
     sink: IO[bytes] | None = None
     size: int = 0
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
@@ -87,6 +88,7 @@ class MultipartReader:
     def __init__(self, boundary: bytes) -> None:
         self.requests: list[bytes] = []
         self.files: list[IO[bytes]] = []
+        self.file_names: list[str | None] = []  # as the client gave them, beside `files`
         # A file part that could not be spooled (disk full, no temp dir): fault 32334.
         self.spool_failed = False
         self.complete = False
@@ -176,6 +178,7 @@ class MultipartReader:
         # An empty file name is a browser's "no file chosen"; a plain `csv_file` field is a
         # client sending the CSV without one.
         part.is_file = bool(filename) or (filename is None and part.name == FILE_FIELD)
+        part.filename = None if filename is None else filename.decode("utf-8", "replace")
         if part.name == REQUEST_FIELD:
             part.sink = io.BytesIO()
         elif part.is_file:
@@ -211,6 +214,7 @@ class MultipartReader:
         else:
             part.sink.seek(0)
             self.files.append(part.sink)
+            self.file_names.append(part.filename)
 
     def _on_end(self) -> None:
         self.complete = True

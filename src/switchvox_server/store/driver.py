@@ -5,6 +5,7 @@ check that a DATABASE_URL's driver is installed."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 
