@@ -173,6 +173,46 @@ DECISIONS: tuple[Decision, ...] = (
         " total_pages.",
     ),
     Decision(
+        "Import history",
+        "Every upload that writes is recorded in the database, in the upload's own"
+        " transaction: id, time, account, address, file size and SHA-256, options, counts per"
+        " section, and per row its row, line, section and messages (compressed, one database"
+        " row per import). A report_only upload is recorded too, as an `evaluation`, after it"
+        " ran. SWITCHVOX_HISTORY=false records nothing. The file itself is never kept: it"
+        " holds passwords in clear.",
+    ),
+    Decision(
+        "Undo",
+        "An import's earlier states (the stored rows of the extensions it replaced or"
+        " updated, and which it created) are kept until it is undone, and no longer. An"
+        " extension is put back only if no later change touched it since (each number keeps"
+        " the last recorded import that wrote it; undoing that import gives the number back"
+        " its earlier version); otherwise the undo is refused with fault 10031 naming them,"
+        " or, with force, puts back the others. An undo is an import of its own; undoing it"
+        " redoes. Changes made outside the history (the control API's state) are not seen.",
+    ),
+    Decision(
+        "History API",
+        "`switchvox_server.imports.list`, `.show` and `.annotated` for every admin;"
+        " `switchvox_server.imports.undo` (`import_id`, `force`) for full admins only.",
+    ),
+    Decision(
+        "Annotated CSV",
+        "The uploaded file with `result` and `errors` columns added (overwritten when the"
+        " file has them already), UTF-8 with a byte order mark, in the file's delimiter."
+        " Since the file is not kept, it is made from the file given again, which must have"
+        " the SHA-256 the import recorded (fault 10033 otherwise).",
+    ),
+    Decision(
+        "File diagnostics",
+        "Fault 94772 keeps its documented message; which of its causes it is (binary data,"
+        " bad encoding, no header line, no `ext` label, duplicate labels, an unreadable"
+        " record), and on which line, goes to the access log (`cause=`) and the command"
+        " line's stderr. Ignored header labels and labels new extensions need are logged as"
+        " `csv_notes=`, kept in the history and shown by the command line. A first line"
+        " `sep=X` (Excel) names the delimiter and is not a row.",
+    ),
+    Decision(
         "Authentication",
         "An extension's number and web password authenticate too, but only for"
         " `switchvox.users.*` methods. The 401 answer has an empty body.",

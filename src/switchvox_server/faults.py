@@ -77,6 +77,17 @@ class FAULTS:
     PERMISSION_DENIED = Fault(10004, "You do not have permission to call %1.", OURS)
     INVALID_PARAMETER_VALUE = Fault(10005, "Invalid value for parameter %1 (%2).", OURS)
 
+    # The import history (docs/history.md).
+    INVALID_IMPORT = Fault(10030, "Invalid import id (%1).", OURS)
+    UNDO_CONFLICT = Fault(
+        10031,
+        "Import %1 was not undone: later changes touched extensions %2. Undo it with force=1"
+        " to put back the others.",
+        OURS,
+    )
+    NOT_UNDOABLE = Fault(10032, "Import %1 cannot be undone: %2.", OURS)
+    FILE_MISMATCH = Fault(10033, "The file is not the one of import %1.", OURS)
+
     INVALID_EXTENSION_TYPE = Fault(
         61987,
         "Invalid extension type. Only SIP and Virtual extensions can be created in bulk.",
@@ -133,8 +144,13 @@ class SwitchvoxServerError(Exception):
 class ApiError(SwitchvoxServerError):
     """One or more API faults; the response carries them instead of a result."""
 
-    def __init__(self, fault: Fault, *values: object) -> None:
+    detail: str | None = None
+    """The precise cause, for the server log, the command line and the history; never part
+    of the answer, whose code and message stay the documented ones."""
+
+    def __init__(self, fault: Fault, *values: object, detail: str | None = None) -> None:
         self.errors: tuple[ErrorEntry, ...] = (ErrorEntry(fault.code, fault.format(*values)),)
+        self.detail = detail
         super().__init__(self.errors[0].message)
 
     @classmethod

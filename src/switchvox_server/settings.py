@@ -29,6 +29,7 @@ class Settings:
     digest_enabled: bool = True
     strong_phone_passwords: bool = False
     writer_process: bool = True
+    history: bool = True
 
     @property
     def max_upload_bytes(self) -> int:
@@ -53,6 +54,7 @@ class Settings:
             digest_enabled=_boolean(env, "SWITCHVOX_DIGEST", True),
             strong_phone_passwords=_boolean(env, "SWITCHVOX_STRONG_PHONE_PASSWORDS", False),
             writer_process=_boolean(env, "SWITCHVOX_WRITER_PROCESS", True),
+            history=_boolean(env, "SWITCHVOX_HISTORY", True),
         )
         if not 1 <= settings.extension_min_length <= settings.extension_max_length:
             raise ConfigurationError(

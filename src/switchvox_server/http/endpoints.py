@@ -19,6 +19,7 @@ from starlette.responses import Response, StreamingResponse
 
 from switchvox_server.faults import FAULTS, ApiError, BodyTooLarge, ErrorEntry, IntakeError
 from switchvox_server.http.auth import Authenticator, Verdict
+from switchvox_server.http.caller import account_name
 from switchvox_server.http.intake import take_in
 from switchvox_server.methods.registry import MethodContext, Principal, registry
 from switchvox_server.protocol import json_envelope, xml_envelope
@@ -103,7 +104,14 @@ async def _answer(
         entry["method"] = method
         handler = registry.resolve(method, principal)
         context = MethodContext(
-            state.database, state.settings, state.secret_key, cleanup, entry, state.writers
+            state.database,
+            state.settings,
+            state.secret_key,
+            cleanup,
+            entry,
+            state.writers,
+            caller=account_name(request.headers.get("authorization")),
+            address=request.client.host if request.client else "",
         )
         api_request = ApiRequest(method, parameters, intake.upload, intake.upload_problem)
         result = await run_in_threadpool(handler.handler, api_request, context)

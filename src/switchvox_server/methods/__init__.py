@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib
 
-METHOD_MODULES = ("switchvox_server.methods.bulk_upload", "switchvox_server.methods.extensions")
+METHOD_MODULES = (
+    "switchvox_server.methods.bulk_upload",
+    "switchvox_server.methods.extensions",
+    "switchvox_server.methods.imports",
+)
 
 
 def load_methods() -> None:

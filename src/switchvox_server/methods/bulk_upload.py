@@ -19,12 +19,20 @@ from switchvox_server.bulk.upload import (
     bulk_upload,
 )
 from switchvox_server.faults import FAULTS, ApiError, Fault
+from switchvox_server.history.recorder import (
+    FileDigest,
+    ImportKind,
+    ImportSource,
+    Recording,
+    UploadRecorder,
+)
 from switchvox_server.methods.registry import Access, MethodContext, registry
 from switchvox_server.protocol.request import ApiRequest
 from switchvox_server.protocol.tree import Element
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
 from switchvox_server.store.database import Database, shared_between_processes
+from switchvox_server.store.history import insert_import, next_import_id
 from switchvox_server.store.models import ExtensionType
 from switchvox_server.store.writer import (
     BatchWriter,
@@ -53,6 +61,15 @@ class UploadParameters:
     """As given: anything but the digits of a stored template's id is fault 86173."""
     report_only: bool
 
+    def recorded_options(self) -> dict[str, object]:
+        """The options as the history shows them."""
+        return {
+            "extension_type": self.extension_type.value,
+            "dupe_process": int(self.dupe_process),
+            "template_id": self.template_id,
+            "report_only": self.report_only,
+        }
+
 
 @registry.register(METHOD, Access.ADMIN_WRITE)
 def bulk_upload_method(request: ApiRequest, context: MethodContext) -> Element:
@@ -65,17 +82,28 @@ def bulk_upload_method(request: ApiRequest, context: MethodContext) -> Element:
         template_id=(request.scalar("template_account_id") or "").strip(),
         report_only=_report_only(request.scalar("report_only")),
     )
-    report = run_bulk_upload(
-        context.database,
-        context.settings,
-        context.secret_key,
-        request.upload,
-        parameters,
-        request.upload_problem,
-        context.writers,
-    )
+    recording = Recording(ImportSource(context.caller, context.address, context.file_name))
+    try:
+        report = run_bulk_upload(
+            context.database,
+            context.settings,
+            context.secret_key,
+            request.upload,
+            parameters,
+            request.upload_problem,
+            context.writers,
+            recording,
+        )
+    except ApiError as error:
+        if error.detail is not None:
+            context.log_fields["cause"] = error.detail
+        raise
     context.cleanup.callback(report.close)
     context.log_fields.update({section.value: report.count(section) for section in Section})
+    if recording.notes:
+        context.log_fields["csv_notes"] = " ".join(recording.notes)
+    if recording.import_id is not None:
+        context.log_fields["import_id"] = recording.import_id
     return report.to_element()
 
 
@@ -87,30 +115,40 @@ def run_bulk_upload(
     parameters: UploadParameters,
     upload_problem: Fault | None = None,
     writers: WriterPool | None = None,
+    recording: Recording | None = None,
 ) -> BulkReport:
     """Run one upload in its own transaction, as the API method does, and return its report;
     raise ApiError for a method fault, having written nothing. `upload_problem` is the fault
     an upload whose file arrived unusable deserves, in its place in the order of checks.
-    With `writers`, a large upload is stored by a helper process (see store.writer).
+    With `writers`, a large upload is stored by a helper process (see store.writer). With
+    `recording`, the upload is recorded in the history when the settings keep one: in its
+    own transaction when it writes, just after it when it is report_only (docs/history.md).
 
     The one code path of an upload, shared by the API and the `import` command. The caller
     closes the report once it has been rendered.
     """
+    history = None
+    if recording is not None and settings.history and upload is not None:
+        history = _History(recording, parameters, FileDigest.of(upload))
     if writers is not None and _worth_a_helper(database, upload, parameters):
         helping = _helper_transaction(writers, database, secret_key)
         with helping as helper, database.sessions() as session:
-            report = _run(session, helper, settings, upload, parameters, upload_problem)
+            report = _run(session, helper, settings, upload, parameters, upload_problem, history)
             _finish(report, lambda: helper.finish(commit=True))
     elif parameters.report_only:
         with database.sessions() as session:
-            report = _run(session, None, settings, upload, parameters, upload_problem)
+            report = _run(session, None, settings, upload, parameters, upload_problem, history)
             _finish(report, session.rollback)
+        if history is not None:
+            _finish(report, lambda: history.store_evaluation(database))
     else:
         # The writer lock is held for the whole transaction, from its first statement.
         with database.exclusive_sessions() as session:
             writer = SessionWriter(session, secret_key)
-            report = _run(session, writer, settings, upload, parameters, upload_problem)
+            report = _run(session, writer, settings, upload, parameters, upload_problem, history)
             _finish(report, session.commit)
+    if recording is not None and history is not None:
+        recording.import_id = history.import_id
     if not parameters.report_only and report.written >= STATISTICS_REFRESH_ROWS:
         _finish(report, lambda: _refresh_statistics(database))
     return report
@@ -123,8 +161,9 @@ def _run(
     upload: IO[bytes] | None,
     parameters: UploadParameters,
     upload_problem: Fault | None,
+    history: _History | None = None,
 ) -> BulkReport:
-    """The checks of the method, in their order, then the pipeline."""
+    """The checks of the method, in their order, then the pipeline (and its record)."""
     template_id = parameters.template_id
     template = queries.template_by_id(session, int(template_id)) if template_id.isdigit() else None
     if template is None:
@@ -135,14 +174,65 @@ def _run(
         raise ApiError(upload_problem)
     if upload is None:
         raise ApiError(FAULTS.UPLOAD_PROBLEM)
-    return bulk_upload(
+    recorder = None if history is None else history.recorder(session, writer)
+    report = bulk_upload(
         session,
         upload,
         UploadOptions(parameters.extension_type, parameters.dupe_process, template),
         RowPolicy.from_settings(settings),
         ExtensionLimit.from_settings(settings),
         writer,
+        recorder,
+        None if history is None else history.recording.notes,
     )
+    if history is not None:
+        _finish(report, lambda: history.close(report))
+    return report
+
+
+class _History:
+    """The record of one upload: begun once the upload may run, stored in its transaction
+    when it writes, or after it when it is an evaluation."""
+
+    def __init__(
+        self, recording: Recording, parameters: UploadParameters, digest: FileDigest
+    ) -> None:
+        self.recording = recording
+        self.parameters = parameters
+        self.digest = digest
+        self.import_id: int | None = None
+        self._recorder: UploadRecorder | None = None
+        self._values: dict[str, object] | None = None
+
+    def recorder(self, session: Session, writer: BatchWriter | None) -> UploadRecorder:
+        if writer is not None:
+            # The writer lock is held (by this session or by the helper): the id is ours.
+            self.import_id = next_import_id(session)
+        self._recorder = UploadRecorder(session, writer, self.import_id)
+        return self._recorder
+
+    def close(self, report: BulkReport) -> None:
+        """Build the record; a writing upload stores it now, in its transaction."""
+        assert self._recorder is not None
+        kind = ImportKind.UPLOAD if self._recorder.writes else ImportKind.EVALUATION
+        self._values = self._recorder.values(
+            kind,
+            report,
+            self.recording.source,
+            self.digest,
+            self.parameters.recorded_options(),
+            self.recording.notes,
+        )
+        if self._recorder.writes:
+            self._recorder.store(self._values)
+
+    def store_evaluation(self, database: Database) -> None:
+        """Store a report_only upload's record, in a short transaction of its own."""
+        if self._values is None:
+            return
+        with database.exclusive_sessions.begin() as session:
+            self.import_id = next_import_id(session)
+            insert_import(session, self._values | {"id": self.import_id})
 
 
 def _finish(report: BulkReport, step: Callable[[], object]) -> None:

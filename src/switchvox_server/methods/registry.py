@@ -42,7 +42,8 @@ class Principal(Enum):
 class MethodContext:
     """What a handler may use: the store, the settings, the server secret, a place to
     register clean-ups that must run once the response has been sent, fields to add to the
-    request's log line (counts, never secrets), and the helper processes for large uploads."""
+    request's log line (counts, never secrets), the helper processes for large uploads, and
+    who is calling from where (for the import history)."""
 
     database: Database
     settings: Settings
@@ -50,6 +51,11 @@ class MethodContext:
     cleanup: ExitStack
     log_fields: dict[str, object] = field(default_factory=dict)
     writers: WriterPool | None = None
+    caller: str = ""
+    """The account name the caller authenticated as."""
+    address: str = ""
+    """The client's address."""
+    file_name: str = ""
 
 
 Handler = Callable[[ApiRequest, MethodContext], Element]

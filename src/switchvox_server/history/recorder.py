@@ -1,0 +1,175 @@
+"""Recording an upload while it runs: one call per row and one per batch from the pipeline,
+and at the end one imports row, written in the upload's own transaction through its writer
+(see `store.writer`), so an upload and its record commit or vanish together."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+from switchvox_server.bulk.csv_reader import CsvRecord
+from switchvox_server.bulk.report import BulkReport, Section
+from switchvox_server.history.records import (
+    NO_VERSION,
+    BlobWriter,
+    Change,
+    RowRecord,
+    storable_state,
+)
+from switchvox_server.store.history import (
+    driver_values,
+    import_statement,
+    version_statement,
+    versions_of,
+)
+from switchvox_server.store.writer import BatchWriter
+
+_HASH_CHUNK = 1024 * 1024
+_REWRITTEN = (Section.REPLACED, Section.UPDATED)
+
+
+class ImportKind:
+    """What a recorded import was."""
+
+    UPLOAD = "upload"
+    EVALUATION = "evaluation"  # a report_only upload: nothing written, nothing to undo
+    UNDO = "undo"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSource:
+    """Who asked for an import, from where, and the file's name as sent."""
+
+    caller: str
+    address: str
+    file_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FileDigest:
+    size: int
+    sha256: str
+
+    @classmethod
+    def of(cls, source: IO[bytes]) -> FileDigest:
+        """The size and SHA-256 of a seekable file, read from its start; left at its start."""
+        digest = hashlib.sha256()
+        source.seek(0)
+        size = 0
+        while chunk := source.read(_HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+        source.seek(0, io.SEEK_SET)
+        return cls(size, digest.hexdigest())
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+class UploadRecorder:
+    """Collects one upload's row records and, for a writing upload, the changes an undo
+    needs (the stored state of every replaced or updated extension, and which were created);
+    names the upload as the last writer of each extension it writes, batch by batch."""
+
+    def __init__(self, session: Session, writer: BatchWriter | None, import_id: int | None) -> None:
+        self.session = session
+        self.writer = writer
+        self.import_id = import_id
+        self.dialect = dialect = session.connection().dialect
+        self._rows = BlobWriter()
+        self._changes = BlobWriter()
+        self._row_block: list[RowRecord] = []
+        self._written: list[tuple[str, dict[str, Any] | None]] = []
+        self._versions = version_statement(dialect) if writer is not None else None
+
+    @property
+    def writes(self) -> bool:
+        return self.writer is not None
+
+    def row(
+        self,
+        record: CsvRecord,
+        section: Section,
+        errors: tuple[str, ...],
+        stored: Mapping[str, Any] | None,
+    ) -> None:
+        """Record one row's outcome; `stored` is what a rewritten extension held before."""
+        number = record.cells.get("ext", "")
+        self._row_block.append((record.row_number, record.line, section.value, number, errors))
+        if self.writer is None:
+            return
+        if section is Section.CREATED:
+            self._written.append((number.strip(), None))
+        elif section in _REWRITTEN and stored is not None:
+            self._written.append((number.strip(), storable_state(stored)))
+
+    def batch_done(self) -> None:
+        """Compress the batch's records; name this upload as the writer of its extensions."""
+        self._rows.add(self._row_block)
+        self._row_block = []
+        written, self._written = self._written, []
+        if self.writer is None or self._versions is None or not written:
+            return
+        import_id = self.import_id
+        assert import_id is not None
+        before = versions_of(self.session, [number for number, _ in written])
+        changes: list[Change] = [
+            (number, state, before.get(number, NO_VERSION), import_id) for number, state in written
+        ]
+        self.writer.execute(
+            self._versions, [{"number": number, "import_id": import_id} for number, _ in written]
+        )
+        self._changes.add(changes)
+
+    def values(
+        self,
+        kind: str,
+        report: BulkReport,
+        source: ImportSource,
+        digest: FileDigest,
+        options: Mapping[str, object],
+        notes: list[str],
+    ) -> dict[str, Any]:
+        """The imports row of this upload (its id is None until an evaluation is stored)."""
+        self.batch_done()
+        return {
+            "id": self.import_id,
+            "kind": kind,
+            "created_at": now(),
+            "caller": source.caller[:64],
+            "address": source.address[:64],
+            "file_name": source.file_name[:255],
+            "file_size": digest.size,
+            "file_sha256": digest.sha256,
+            "options": json.dumps(dict(options)),
+            "counts": json.dumps({section.value: report.count(section) for section in Section}),
+            "notes": json.dumps(notes),
+            "undoes": None,
+            "undone_by": None,
+            "rows": self._rows.finish(),
+            "changes": self._changes.finish() if self.writes else None,
+        }
+
+    def store(self, values: Mapping[str, Any]) -> None:
+        """Write the imports row through the upload's writer, in its transaction."""
+        assert self.writer is not None
+        self.writer.execute(import_statement(self.dialect), [driver_values(values, self.dialect)])
+
+
+@dataclass(slots=True)
+class Recording:
+    """Asks for an upload to be recorded (when the history is on) and tells what came of
+    it: the header's notes and the id the import was recorded under."""
+
+    source: ImportSource
+    notes: list[str] = field(default_factory=list)
+    import_id: int | None = None
