@@ -258,7 +258,7 @@ class _Planner:
             section = Section.REPLACED if dupe_process is DupeProcess.REPLACE else Section.UPDATED
         self.report.add(section, number, values["first_name"], values["last_name"], values["email"])
         if self.recorder is not None:
-            self.recorder.row(record, section, (), stored)
+            self.recorder.row(record, section, (), stored, values)
 
     def _check_mac(
         self,

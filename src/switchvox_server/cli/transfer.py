@@ -23,10 +23,15 @@ if TYPE_CHECKING:
 
     from switchvox_server.bulk.report import BulkReport
     from switchvox_server.cli.common import Commands
+    from switchvox_server.history.recorder import Recording
     from switchvox_server.methods.bulk_upload import UploadParameters
 
 # `import` exit status when the upload ran but some of its rows failed.
 ROWS_FAILED = 3
+# From this many failed rows on, rows with the same messages are shown as one group.
+GROUP_FAILURES_FROM = 20
+# Rows a group names before it counts the rest.
+GROUP_NAMES = 5
 _DUPE_PROCESSES = ("skip", "replace", "update")  # dupe_process 1, 2, 3
 _IMPORT_EPILOG = """\
 The upload runs exactly as switchvox.extensions.phones.bulk.upload does over the API: the
@@ -55,9 +60,9 @@ def add_parser(commands: Commands) -> None:
     command.add_argument(
         "--type",
         dest="extension_type",
-        required=True,
+        default=ExtensionType.SIP.value,
         choices=[kind.value for kind in ExtensionType],
-        help="the type of the extensions the file creates",
+        help="the type of the extensions the file creates (default: sip)",
     )
     command.add_argument(
         "--dupe",
@@ -67,7 +72,10 @@ def add_parser(commands: Commands) -> None:
         " or update the fields its non-empty cells give",
     )
     command.add_argument(
-        "--template", required=True, metavar="ID", help="the id of the template new rows take"
+        "--template",
+        default="1",
+        metavar="ID",
+        help="the id of the template new rows take (default: 1)",
     )
     command.add_argument(
         "--report-only", action="store_true", help="report what would happen; change nothing"
@@ -78,6 +86,13 @@ def add_parser(commands: Commands) -> None:
         default="text",
         help="text: a summary and one line per failed row (default); xml, json: the API's"
         " response envelope",
+    )
+    command.add_argument(
+        "--annotated",
+        type=Path,
+        metavar="OUT",
+        help="also write the file with a result and an errors column to OUT (with"
+        " --report-only too): fix the failed rows there and import it again",
     )
     command.set_defaults(run=_import)
 
@@ -112,6 +127,8 @@ def add_parser(commands: Commands) -> None:
 def _import(arguments: argparse.Namespace, settings: Settings) -> int:
     from switchvox_server.bulk.report import Section
     from switchvox_server.bulk.upload import DupeProcess
+    from switchvox_server.cli.imports import command_line_source
+    from switchvox_server.history.recorder import Recording
     from switchvox_server.methods.bulk_upload import UploadParameters, run_bulk_upload
 
     parameters = UploadParameters(
@@ -120,19 +137,43 @@ def _import(arguments: argparse.Namespace, settings: Settings) -> int:
         template_id=arguments.template.strip(),
         report_only=arguments.report_only,
     )
+    recording = Recording(command_line_source(arguments.file))
     with _upload_file(arguments.file) as source:
+        phase = "checking" if parameters.report_only else "importing"
         try:
-            with prepared_database(settings) as (database, secret_key), _progress(source) as upload:
-                report = run_bulk_upload(database, settings, secret_key, upload, parameters)
+            with (
+                prepared_database(settings) as (database, secret_key),
+                _progress(source, phase) as upload,
+            ):
+                report = run_bulk_upload(
+                    database, settings, secret_key, upload, parameters, recording=recording
+                )
         except ApiError as error:
             return _import_fault(error, arguments.format)
+        if arguments.annotated is not None:
+            _write_annotated_copy(source, recording, arguments.annotated)
+    for note in recording.notes:
+        print(f"note: {note}", file=sys.stderr)
     with closing(report):
         if arguments.format == "text":
-            _print_report(report, parameters)
+            _print_report(report, parameters, recording)
         else:
             _write_envelope(arguments.format, report)
         failed = report.count(Section.CREATE_FAILED)
     return ROWS_FAILED if failed else 0
+
+
+def _write_annotated_copy(source: IO[bytes], recording: Recording, path: Path) -> None:
+    from switchvox_server.history.annotate import write_annotated
+    from switchvox_server.history.records import read_blob
+
+    if recording.rows is None:
+        raise CommandError("--annotated needs the import history (SWITCHVOX_HISTORY)")
+    try:
+        with path.open("wb") as out:
+            write_annotated(source, read_blob(recording.rows), out)
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror}") from None
 
 
 @contextmanager
@@ -155,7 +196,7 @@ def _upload_file(name: str) -> Iterator[IO[bytes]]:
 
 
 @contextmanager
-def _progress(source: IO[bytes]) -> Iterator[IO[bytes]]:
+def _progress(source: IO[bytes], phase: str) -> Iterator[IO[bytes]]:
     """`source`, wrapped to draw a progress bar on stderr when stderr is a terminal."""
     if not sys.stderr.isatty():
         yield source
@@ -164,7 +205,7 @@ def _progress(source: IO[bytes]) -> Iterator[IO[bytes]]:
 
     size = source.seek(0, os.SEEK_END)
     source.seek(0)
-    reader = ProgressReader(source, size, TerminalBar(sys.stderr))
+    reader = ProgressReader(source, size, TerminalBar(sys.stderr), phase=phase)
     try:
         yield reader
     finally:
@@ -176,7 +217,10 @@ def _import_fault(error: ApiError, output_format: str) -> int:
     if output_format != "text":
         # A script reading the envelope gets the API's fault response, as it would by HTTP.
         _write_envelope(output_format, None, error)
-    return fail("; ".join(f"{entry.code} {entry.message}" for entry in error.errors))
+    status = fail("; ".join(f"{entry.code} {entry.message}" for entry in error.errors))
+    if error.detail is not None:
+        print(f"cause: {error.detail}", file=sys.stderr)
+    return status
 
 
 def _write_envelope(
@@ -198,14 +242,11 @@ def _write_envelope(
     out.flush()
 
 
-def _print_report(report: BulkReport, parameters: UploadParameters) -> None:
+def _print_report(report: BulkReport, parameters: UploadParameters, recording: Recording) -> None:
     from switchvox_server.bulk.report import Section
 
-    # The report never holds a password; the extension cell is shown as written, escaped
-    # when it would not print plainly (it may be anything in a failed row).
-    for number, _first, _last, _email, errors in report.sections[Section.CREATE_FAILED].rows():
-        # Each message is a full sentence, so they read well side by side.
-        print(f"extension {_shown(number)}: {' '.join(errors)}")
+    for line in failure_lines(_failures(report, recording)):
+        print(line)
     dupe = _DUPE_PROCESSES[parameters.dupe_process - 1]
     print(
         f"{report.extension_type.display} upload, dupe process {int(parameters.dupe_process)}"
@@ -213,8 +254,50 @@ def _print_report(report: BulkReport, parameters: UploadParameters) -> None:
     )
     for section in Section:
         print(f"  {section.value:<15}{report.count(section)}")
+        if section is Section.UPDATED and recording.unchanged:
+            print(f"    {'unchanged':<13}{recording.unchanged}")
+    if recording.import_id is not None:
+        kind = "evaluation" if parameters.report_only else "import"
+        print(f"Recorded as {kind} {recording.import_id} (switchvox-server imports show ID).")
     if parameters.report_only:
         print("Report only: nothing was changed.")
+
+
+def _failures(report: BulkReport, recording: Recording) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """(where, errors) of each failed row: by file line and extension when the history
+    recorded the lines, else by extension."""
+    from switchvox_server.bulk.report import Section
+    from switchvox_server.history.records import read_blob
+
+    failed = Section.CREATE_FAILED.value
+    if recording.rows is not None:
+        for _row, line, section, number, errors in read_blob(recording.rows):
+            if section == failed:
+                yield f"line {line}, extension {_shown(number)}", errors
+        return
+    for number, _first, _last, _email, errors in report.sections[Section.CREATE_FAILED].rows():
+        yield f"extension {_shown(number)}", errors
+
+
+def failure_lines(failures: Iterator[tuple[str, tuple[str, ...]]]) -> Iterator[str]:
+    """One line per failed row; when there are many, one line per distinct set of
+    messages with how many rows have it and the first of them."""
+    # The report never holds a password; the extension cell is shown as written, escaped
+    # when it would not print plainly (it may be anything in a failed row).
+    rows = list(failures)
+    if len(rows) < GROUP_FAILURES_FROM:
+        # Each message is a full sentence, so they read well side by side.
+        yield from (f"{where}: {' '.join(errors)}" for where, errors in rows)
+        return
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for where, errors in rows:
+        groups.setdefault(errors, []).append(where)
+    for errors, places in sorted(groups.items(), key=lambda group: -len(group[1])):
+        shown = "; ".join(places[:GROUP_NAMES])
+        more = len(places) - GROUP_NAMES
+        rest = f"; and {more} more" if more > 0 else ""
+        count = f"{len(places)} row{'' if len(places) == 1 else 's'}"
+        yield f"{count}: {' '.join(errors)} ({shown}{rest})"
 
 
 def _shown(cell: str) -> str:

@@ -59,8 +59,10 @@ class ChangeOutcome:
 
     import_id: int
     counts: Mapping[str, int]
-    kept: tuple[str, ...]
+    kept: tuple[str, ...] = ()
     """Extensions a forced undo left alone because a later change touched them."""
+    missing: tuple[str, ...] = ()
+    """Extensions a removal did not find."""
 
 
 def undo(database: Database, import_id: int, source: ImportSource, *, force: bool) -> ChangeOutcome:
@@ -109,9 +111,10 @@ def remove(database: Database, numbers: Sequence[str], source: ImportSource) -> 
         missing = [number for number in wanted if number not in found]
         extra: list[RowRecord] = [(0, 0, NOT_FOUND, number, ()) for number in missing]
         targets: list[Target] = [(number, None, None) for number in wanted if number in found]
-        return _apply(
+        outcome = _apply(
             session, targets, extra, source, kind=ImportKind.REMOVE, options={}, current=found
         )
+    return ChangeOutcome(outcome.import_id, outcome.counts, missing=tuple(missing))
 
 
 def _check_undoable(target: Mapping[str, Any]) -> None:
@@ -206,4 +209,4 @@ def _apply(
             "changes": changes.finish(),
         },
     )
-    return ChangeOutcome(import_id, counts, ())
+    return ChangeOutcome(import_id, counts)

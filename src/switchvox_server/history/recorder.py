@@ -23,16 +23,19 @@ from switchvox_server.history.records import (
     RowRecord,
     storable_state,
 )
+from switchvox_server.passwords import NEW_PHONE_PASSWORD, NEW_VOICEMAIL_PIN, NEW_WEB_PASSWORD
 from switchvox_server.store.history import (
     driver_values,
     import_statement,
     version_statement,
     versions_of,
 )
+from switchvox_server.store.queries import REWRITTEN_COLUMNS
 from switchvox_server.store.writer import BatchWriter
 
 _HASH_CHUNK = 1024 * 1024
 _REWRITTEN = (Section.REPLACED, Section.UPDATED)
+REWRITTEN_NAMES = tuple(column.name for column in REWRITTEN_COLUMNS)
 
 
 class ImportKind:
@@ -71,6 +74,17 @@ class FileDigest:
         return cls(size, digest.hexdigest())
 
 
+_NEW_SECRETS = (NEW_WEB_PASSWORD, NEW_PHONE_PASSWORD, NEW_VOICEMAIL_PIN)
+
+
+def _changes_nothing(stored: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+    """Whether an update leaves every stored field as it was (a new secret counts as a
+    change, even one equal to the stored)."""
+    if any(name in values for name in _NEW_SECRETS):
+        return False
+    return all(values[name] == stored[name] for name in REWRITTEN_NAMES if name in values)
+
+
 def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
@@ -90,6 +104,7 @@ class UploadRecorder:
         self._row_block: list[RowRecord] = []
         self._written: list[tuple[str, dict[str, Any] | None]] = []
         self._versions = version_statement(dialect) if writer is not None else None
+        self.unchanged = 0
 
     @property
     def writes(self) -> bool:
@@ -101,9 +116,13 @@ class UploadRecorder:
         section: Section,
         errors: tuple[str, ...],
         stored: Mapping[str, Any] | None,
+        values: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record one row's outcome; `stored` is what a rewritten extension held before."""
+        """Record one row's outcome; `stored` is what a rewritten extension held before and
+        `values` what it holds now."""
         number = record.cells.get("ext", "")
+        if section is Section.UPDATED and stored is not None and values is not None:
+            self.unchanged += _changes_nothing(stored, values)
         self._row_block.append((record.row_number, record.line, section.value, number, errors))
         if self.writer is None:
             return
@@ -173,3 +192,7 @@ class Recording:
     source: ImportSource
     notes: list[str] = field(default_factory=list)
     import_id: int | None = None
+    rows: bytes | None = None
+    """The compressed row records (`records.read_blob`), once the upload has run."""
+    unchanged: int = 0
+    """Updated extensions whose update changed nothing."""

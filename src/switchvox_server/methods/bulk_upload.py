@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
@@ -202,7 +202,7 @@ class _History:
         self.digest = digest
         self.import_id: int | None = None
         self._recorder: UploadRecorder | None = None
-        self._values: dict[str, object] | None = None
+        self._values: dict[str, Any] | None = None
 
     def recorder(self, session: Session, writer: BatchWriter | None) -> UploadRecorder:
         if writer is not None:
@@ -223,6 +223,8 @@ class _History:
             self.parameters.recorded_options(),
             self.recording.notes,
         )
+        self.recording.rows = self._values["rows"]
+        self.recording.unchanged = self._recorder.unchanged
         if self._recorder.writes:
             self._recorder.store(self._values)
 
