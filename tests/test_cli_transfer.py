@@ -310,7 +310,9 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     percentages = [int(p) for p in re.findall(r"importing +(\d+)%", terminal)]
     assert len(set(percentages)) >= 2, terminal
     assert percentages[-1] == 100
-    assert re.search(r"importing 100%  20,001 lines  [\d,]+ lines/s  \d+:\d\d *\r?\n$", terminal), terminal
+    assert re.search(r"importing 100%  20,001 lines  [\d,]+ lines/s  \d+:\d\d *\r?\n$", terminal), (
+        terminal
+    )
     assert "  created        20000\n" in out
 
 
@@ -334,6 +336,8 @@ def test_export_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     target = tmp_path / "export.csv"
     terminal, out, status = run_on_a_terminal(["export", "--output", str(target)], dict(os.environ))
     assert status == 0, (terminal, out)
-    assert re.search(r"exporting 100%  20,000 lines  [\d,]+ lines/s  \d+:\d\d *\r?\n$", terminal), terminal
+    assert re.search(r"exporting 100%  20,000 lines  [\d,]+ lines/s  \d+:\d\d *\r?\n$", terminal), (
+        terminal
+    )
     assert out == f"Exported 20000 extensions to {target}.\n"
     assert len(target.read_bytes().splitlines()) == 20001

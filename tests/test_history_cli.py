@@ -1,0 +1,169 @@
+"""The import history from the command line: `imports list|show|undo|annotated`,
+`extensions remove`, and what `import` says about files and rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from switchvox_server.cli import main
+from tests.test_cli_transfer import stored_numbers
+from tests.test_history import CAUSES
+
+HEADER = "ext,fname,lname,email,password,phone_password\n"
+ROWS = "301,Ann,Lee,ann@x.org,web301pw,sip301x\n302,Bob,Ray,bob@x.org,web302pw,sip302x\n"
+
+pytestmark = pytest.mark.usefixtures("cli_environment")
+
+
+Write = Callable[[str, str | bytes], Path]
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Write:
+    """Write a file of the test's own and give its path."""
+
+    def make(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        if isinstance(content, str):
+            path.write_text(content)
+        else:
+            path.write_bytes(content)
+        return path
+
+    return make
+
+
+def run(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str, str]:
+    status = main(list(arguments))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_list_and_show_as_json_carry_id_sha256_and_rows(
+    capsys: pytest.CaptureFixture[str], write: Write
+) -> None:
+    """`imports list --format json` gives each import with its id and its file's SHA-256;
+    `show --format json` adds every row; the import is named with the file as given."""
+    path = write("new.csv", HEADER + ROWS)
+    assert run(capsys, "import", str(path), "--dupe", "skip")[0] == 0
+    status, out, _ = run(capsys, "imports", "list", "--format", "json")
+    (item,) = json.loads(out)
+    assert status == 0
+    assert item["id"] == 1
+    assert item["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert item["file_name"] == str(path)
+    assert item["caller"].startswith("cli:")
+    shown = json.loads(run(capsys, "imports", "show", "1", "--format", "json")[1])
+    assert [(row["line"], row["section"]) for row in shown["rows"]] == [
+        (2, "created"),
+        (3, "created"),
+    ]
+
+
+def test_undo_from_the_command_line_refuses_a_conflict_then_forces(
+    capsys: pytest.CaptureFixture[str], write: Write, database_url: str
+) -> None:
+    """`imports undo` names the extensions a later change touched and changes nothing;
+    `--force` puts back the others; the undo is an import of its own."""
+    run(capsys, "import", str(write("a.csv", HEADER + ROWS)), "--dupe", "skip")
+    run(capsys, "import", str(write("b.csv", "ext,lname\n302,Later\n")), "--dupe", "update")
+    status, _, err = run(capsys, "imports", "undo", "1")
+    assert status == 1
+    assert "10031" in err
+    assert "extensions 302." in err
+    assert stored_numbers(database_url) == ["301", "302"]
+    status, out, _ = run(capsys, "imports", "undo", "1", "--force")
+    assert status == 0
+    assert out == "Undid import 1 as import 3: 1 removed, 1 kept\nKept (changed later): 302\n"
+    assert stored_numbers(database_url) == ["302"]
+
+
+def test_removed_extensions_come_back_with_undo(
+    capsys: pytest.CaptureFixture[str], write: Write, database_url: str
+) -> None:
+    """`extensions remove` is a recorded change: undoing it brings the extensions back;
+    a number that does not exist is named and the status is 1."""
+    run(capsys, "import", str(write("a.csv", HEADER + ROWS)), "--dupe", "skip")
+    status, out, err = run(capsys, "extensions", "remove", "301", "302", "999")
+    assert status == 1
+    assert out == "Removed 2 extensions (recorded as import 2).\n"
+    assert err == "switchvox-server: no such extension: 999\n"
+    assert stored_numbers(database_url) == []
+    assert run(capsys, "imports", "undo", "2")[0] == 0
+    assert stored_numbers(database_url) == ["301", "302"]
+
+
+def test_annotated_csv_from_the_command_line_fixed_and_imported_again(
+    capsys: pytest.CaptureFixture[str], write: Write, tmp_path: Path, database_url: str
+) -> None:
+    """`import --annotated` and `imports annotated ID FILE -o OUT` write the same file; its
+    failed rows fixed, it imports again and creates them."""
+    source = write("a.csv", HEADER + ROWS + "303,,Cy,cy@x.org,web303pw,sip303x\n")
+    direct = tmp_path / "direct.csv"
+    assert run(capsys, "import", str(source), "--dupe", "skip", "--annotated", str(direct))[0] == 3
+    later = tmp_path / "later.csv"
+    assert run(capsys, "imports", "annotated", "1", str(source), "-o", str(later))[0] == 0
+    assert later.read_bytes() == direct.read_bytes()
+    text = later.read_text(encoding="utf-8-sig")
+    assert "303,,Cy,cy@x.org,web303pw,sip303x,create_failed,First name is required" in text
+    write("fixed.csv", text.replace("303,,Cy", "303,Cyd,Cy"))
+    status, out, _ = run(capsys, "import", str(tmp_path / "fixed.csv"), "--dupe", "skip")
+    assert status == 0
+    assert "  created        1\n" in out
+    assert stored_numbers(database_url) == ["301", "302", "303"]
+
+
+def test_annotated_refuses_another_file(capsys: pytest.CaptureFixture[str], write: Write) -> None:
+    """`imports annotated` with a file other than the import's says so and writes nothing."""
+    run(capsys, "import", str(write("a.csv", HEADER + ROWS)), "--dupe", "skip")
+    other = write("b.csv", HEADER)
+    status, out, err = run(capsys, "imports", "annotated", "1", str(other))
+    assert (status, out) == (1, "")
+    assert err == f"switchvox-server: {other} is not the file of import 1\n"
+
+
+@pytest.mark.parametrize(("data", "cause"), CAUSES)
+def test_each_94772_cause_is_named_on_stderr(
+    capsys: pytest.CaptureFixture[str], write: Write, data: bytes, cause: str
+) -> None:
+    """The fault line stays the documented one; the next line names the precise cause."""
+    status, out, err = run(capsys, "import", str(write("x.csv", data)), "--dupe", "skip")
+    assert (status, out) == (1, "")
+    first, second = err.splitlines()
+    assert first.startswith("switchvox-server: 94772 Your CSV file is not in the correct format.")
+    assert second.startswith("cause: ")
+    assert cause in second
+
+
+def test_many_identical_failures_are_grouped_with_a_count(
+    capsys: pytest.CaptureFixture[str], write: Write
+) -> None:
+    """From 20 failed rows on, rows with the same messages are one line with their count
+    and the first of them, by line and extension."""
+    rows = "".join(f"{number},Ann,Lee,a@x.org,web{number}pw,\n" for number in range(400, 430))
+    status, out, _ = run(capsys, "import", str(write("x.csv", HEADER + rows)), "--dupe", "skip")
+    assert status == 3
+    assert out.splitlines()[0] == (
+        "30 rows: Phone password is required to create a sip extension. (line 2, extension"
+        " 400; line 3, extension 401; line 4, extension 402; line 5, extension 403; line 6,"
+        " extension 404; and 25 more)"
+    )
+
+
+def test_updates_that_change_nothing_are_counted_and_labels_noted(
+    capsys: pytest.CaptureFixture[str], write: Write
+) -> None:
+    """An update that changes nothing counts as unchanged; an unknown label is a note on
+    stderr naming the accepted labels."""
+    run(capsys, "import", str(write("a.csv", HEADER + ROWS)), "--dupe", "skip")
+    path = write("b.csv", "ext,lname,colour\n301,Lee,red\n302,Other,blue\n")
+    status, out, err = run(capsys, "import", str(path), "--dupe", "update")
+    assert status == 0
+    assert "  updated        2\n    unchanged    1\n" in out
+    assert "note: Ignored header labels (no such column): 'colour'." in err
+    assert "The accepted labels are ext, fname" in err
