@@ -14,6 +14,8 @@ Prints figures; asserts nothing. All traffic goes to 127.0.0.1.
 3. `--postgres URL`: the same create on PostgreSQL, then N more rows into the now-full table.
    The public schema of that (scratch) database is dropped and recreated first.
 4. `--big`: the largest six-digit file, 900,000 rows, with its time and peak RSS.
+5. `--history`: the cost of the import history: the same create on fresh SQLite servers
+   with SWITCHVOX_HISTORY=false and =true, alternating, `--history-rounds` times each.
 """
 
 from __future__ import annotations
@@ -332,7 +334,11 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(
-    database_url: str, admin_password: str, workdir: Path, name: str
+    database_url: str,
+    admin_password: str,
+    workdir: Path,
+    name: str,
+    environment: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """A fresh `uvicorn switchvox_server.asgi:app` process on a free loopback port."""
     port = free_port()
@@ -342,6 +348,7 @@ def running_server(
         if not key.startswith("SWITCHVOX_") and key != "DATABASE_URL"
     }
     env.update(DATABASE_URL=database_url, SWITCHVOX_ADMIN_PASSWORD=admin_password)
+    env.update(environment or {})
     log_path = workdir / f"server-{name}.log"
     command = [
         sys.executable,
@@ -550,6 +557,8 @@ class Results:
     pg_peak_mib: float | None = None
     big: Upload | None = None
     big_peak_mib: float | None = None
+    history: dict[bool, list[tuple[float, float]]] = field(default_factory=dict)
+    """History on or off -> (seconds, peak RSS MiB) of each create."""
 
 
 def _report_upload(label: str, upload: Upload, rows: int, section: str) -> None:
@@ -659,6 +668,30 @@ def big_scenario(csv_path: Path, workdir: Path, auth: tuple[str, str], results: 
         say(f"    peak RSS: {results.big_peak_mib:.1f} MiB")
 
 
+def history_scenario(
+    csv_path: Path, rows: int, rounds: int, workdir: Path, auth: tuple[str, str], results: Results
+) -> None:
+    """The same create on fresh SQLite servers without and with the history, alternating so
+    that the machine's drift touches both alike."""
+    say(f"== the import history's cost: create {rows} rows, {rounds} rounds")
+    for round_number in range(rounds):
+        for history in (False, True):
+            name = f"history-{history}-{round_number}"
+            database_url = f"sqlite:///{workdir / (name + '.db')}"
+            environment = {"SWITCHVOX_HISTORY": "true" if history else "false"}
+            with running_server(database_url, auth[1], workdir, name, environment) as server:
+                create = post_upload(server, auth, csv_path, dupe_process=1)
+                peak = server.memory_mib()
+            _report_upload(
+                f"history {'on ' if history else 'off'} round {round_number + 1}",
+                create,
+                rows,
+                "created",
+            )
+            say(f"    peak RSS: {peak:.1f} MiB")
+            results.history.setdefault(history, []).append((create.seconds, peak))
+
+
 def _hide_password(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
@@ -732,6 +765,17 @@ def summarise(results: Results, rows: int) -> Summary:
             "<= 300 MiB",
             None if results.big_peak_mib is None else results.big_peak_mib <= 300,
         )
+    if results.history.get(False) and results.history.get(True):
+        off = min(seconds for seconds, _ in results.history[False])
+        on = min(seconds for seconds, _ in results.history[True])
+        summary.add(f"create {rows}, history off, best (s)", show(off, ""))
+        summary.add(f"create {rows}, history on, best (s)", show(on, ""))
+        summary.add(
+            "  history on / off", show(on / off, " x"), "<= 1.15 x (ours)", on / off <= 1.15
+        )
+        peak_on = max(peak for _, peak in results.history[True])
+        peak_off = max(peak for _, peak in results.history[False])
+        summary.add("peak RSS, history off / on (MiB)", f"{peak_off:.1f} / {peak_on:.1f}")
     return summary
 
 
@@ -748,6 +792,13 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--big", action="store_true", help=f"also upload {BIG_ROWS} rows")
     parser.add_argument("--skip-floor", action="store_true", help="do not measure the floor")
+    parser.add_argument(
+        "--history", action="store_true", help="measure the create without and with the history"
+    )
+    parser.add_argument(
+        "--history-only", action="store_true", help="measure only that (no other scenario)"
+    )
+    parser.add_argument("--history-rounds", type=int, default=3, metavar="N")
     arguments = parser.parse_args(argv)
     if not 1 <= arguments.rows <= BIG_ROWS:
         parser.error(f"--rows must be between 1 and {BIG_ROWS}")
@@ -772,6 +823,12 @@ def main(argv: list[str] | None = None) -> None:
         say(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, work dir {workdir}")
         csv_path = write_csv(workdir / f"extensions-{rows}.csv", FIRST_EXTENSION, rows)
         say(f"CSV: {rows} rows, {csv_path.stat().st_size / 2**20:.1f} MiB")
+        if arguments.history or arguments.history_only:
+            rounds = max(1, arguments.history_rounds)
+            history_scenario(csv_path, rows, rounds, workdir, auth, results)
+        if arguments.history_only:
+            summarise(results, rows).print()
+            return
         if not arguments.skip_floor:
             results.floor = measure_floor(csv_path, workdir)
         try:

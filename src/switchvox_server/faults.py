@@ -87,6 +87,15 @@ class FAULTS:
     )
     NOT_UNDOABLE = Fault(10032, "Import %1 cannot be undone: %2.", OURS)
     FILE_MISMATCH = Fault(10033, "The file is not the one of import %1.", OURS)
+    STALE_PLAN = Fault(
+        10034,
+        "The plan does not match: the file, the options or the extensions it depends on"
+        " have changed since it was made. Nothing was written.",
+        OURS,
+    )
+    INVALID_PLAN = Fault(
+        10035, "Invalid plan. Use the Switchvox-Plan header of a report_only answer.", OURS
+    )
 
     INVALID_EXTENSION_TYPE = Fault(
         61987,

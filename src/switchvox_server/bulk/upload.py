@@ -28,6 +28,7 @@ from switchvox_server.bulk.rules import (
 )
 from switchvox_server.faults import FAULTS, ApiError
 from switchvox_server.history.diagnostics import header_notes
+from switchvox_server.history.plans import PlanFingerprint
 from switchvox_server.history.recorder import UploadRecorder
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
@@ -84,13 +85,15 @@ def bulk_upload(
     writer: BatchWriter | None,
     recorder: UploadRecorder | None = None,
     notes: list[str] | None = None,
+    fingerprint: PlanFingerprint | None = None,
 ) -> BulkReport:
     """Run the upload and return its report; raise ApiError on a method fault.
 
     Lookups run on `session`; batches are stored through `writer` (none for report_only),
     and every row is told to `recorder`, if any (docs/history.md). `notes` is given what the
-    header deserves to be told about (ignored labels, labels new extensions need). The
-    caller commits, or rolls back when this raises."""
+    header deserves to be told about (ignored labels, labels new extensions need), and
+    `fingerprint` every lookup the report depends on (history.plans). The caller commits,
+    or rolls back when this raises."""
     try:
         table = open_csv(source)
     except CsvFormatError as error:
@@ -100,7 +103,7 @@ def bulk_upload(
     report = BulkReport(int(options.dupe_process), options.extension_type)
     try:
         stored_before = queries.count_extensions(session) if limit is not None else 0
-        _Planner(session, writer, table, options, policy, report, recorder).run()
+        _Planner(session, writer, table, options, policy, report, recorder, fingerprint).run()
         if report.total == 0:
             raise ApiError(FAULTS.CSV_EMPTY)
         created = report.count(Section.CREATED)
@@ -153,6 +156,7 @@ class _Planner:
         policy: RowPolicy,
         report: BulkReport,
         recorder: UploadRecorder | None,
+        fingerprint: PlanFingerprint | None,
     ) -> None:
         self.session = session
         self.writer = writer
@@ -161,17 +165,20 @@ class _Planner:
         self.policy = policy
         self.report = report
         self.recorder = recorder
+        self.fingerprint = fingerprint
         self.base = template_base(options.template)
         self.pin_rule = VoicemailPinRule(options.template["voicemail_pin_rule"])
         self.first_rows = FirstRows(policy.extension_min_length, policy.extension_max_length)
         self.first_row_of_mac: dict[str, int] = {}
         # Only an update merges the row into what is stored; skip and replace need only to
         # know which extensions exist (and, to replace, their account ids), unless the
-        # history keeps what a replace overwrites.
+        # history keeps what a replace overwrites, or a plan depends on the whole stored
+        # state of the extensions the file names.
         keeps_states = recorder is not None and recorder.writes
         self.lookup_columns = (
             queries.STORED_COLUMNS
             if options.dupe_process is DupeProcess.UPDATE
+            or fingerprint is not None
             or (keeps_states and options.dupe_process is DupeProcess.REPLACE)
             else queries.IDENTITY_COLUMNS
         )
@@ -197,6 +204,8 @@ class _Planner:
             if (mac := normalise_mac(record.cells.get("digium_phone_mac_address", "")))
         }
         mac_owners = queries.owners_of_macs(self.session, macs)
+        if self.fingerprint is not None:
+            self.fingerprint.batch(existing, mac_owners)
         inserts: list[dict[str, Any]] = []
         rewrites: list[dict[str, Any]] = []
         for record in batch:

@@ -196,3 +196,5 @@ class Recording:
     """The compressed row records (`records.read_blob`), once the upload has run."""
     unchanged: int = 0
     """Updated extensions whose update changed nothing."""
+    plan_token: str | None = None
+    """The Switchvox-Plan token of a report_only upload (history.plans)."""

@@ -125,6 +125,7 @@ async def _answer(
     return StreamingResponse(
         envelope.render(method, result, ()),
         media_type=envelope.content_type,
+        headers=context.response_headers,
         background=BackgroundTask(cleanup.close),
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
@@ -19,6 +19,7 @@ from switchvox_server.bulk.upload import (
     bulk_upload,
 )
 from switchvox_server.faults import FAULTS, ApiError, Fault
+from switchvox_server.history import plans
 from switchvox_server.history.recorder import (
     FileDigest,
     ImportKind,
@@ -60,6 +61,8 @@ class UploadParameters:
     template_id: str
     """As given: anything but the digits of a stored template's id is fault 86173."""
     report_only: bool
+    plan: str | None = None
+    """The `plan` parameter (ours): the Switchvox-Plan token of a report_only answer."""
 
     def recorded_options(self) -> dict[str, object]:
         """The options as the history shows them."""
@@ -81,6 +84,7 @@ def bulk_upload_method(request: ApiRequest, context: MethodContext) -> Element:
         dupe_process=_dupe_process(request.scalar("dupe_process") or ""),
         template_id=(request.scalar("template_account_id") or "").strip(),
         report_only=_report_only(request.scalar("report_only")),
+        plan=request.scalar(plans.PARAMETER),
     )
     recording = Recording(ImportSource(context.caller, context.address, context.file_name))
     try:
@@ -104,6 +108,8 @@ def bulk_upload_method(request: ApiRequest, context: MethodContext) -> Element:
         context.log_fields["csv_notes"] = " ".join(recording.notes)
     if recording.import_id is not None:
         context.log_fields["import_id"] = recording.import_id
+    if recording.plan_token is not None:
+        context.response_headers[plans.HEADER] = recording.plan_token
     return report.to_element()
 
 
@@ -127,17 +133,25 @@ def run_bulk_upload(
     The one code path of an upload, shared by the API and the `import` command. The caller
     closes the report once it has been rendered.
     """
-    history = None
-    if recording is not None and settings.history and upload is not None:
-        history = _History(recording, parameters, FileDigest.of(upload))
+    history = plan = None
+    if upload is not None and (recording is not None or parameters.plan):
+        digest = FileDigest.of(upload)
+        if recording is not None and settings.history:
+            history = _History(recording, parameters, digest)
+        if parameters.report_only or parameters.plan:
+            plan = _Plan(secret_key, parameters, digest, settings)
     if writers is not None and _worth_a_helper(database, upload, parameters):
         helping = _helper_transaction(writers, database, secret_key)
         with helping as helper, database.sessions() as session:
-            report = _run(session, helper, settings, upload, parameters, upload_problem, history)
+            report = _run(
+                session, helper, settings, upload, parameters, upload_problem, history, plan
+            )
             _finish(report, lambda: helper.finish(commit=True))
     elif parameters.report_only:
         with database.sessions() as session:
-            report = _run(session, None, settings, upload, parameters, upload_problem, history)
+            report = _run(
+                session, None, settings, upload, parameters, upload_problem, history, plan
+            )
             _finish(report, session.rollback)
         if history is not None:
             _finish(report, lambda: history.store_evaluation(database))
@@ -145,7 +159,9 @@ def run_bulk_upload(
         # The writer lock is held for the whole transaction, from its first statement.
         with database.exclusive_sessions() as session:
             writer = SessionWriter(session, secret_key)
-            report = _run(session, writer, settings, upload, parameters, upload_problem, history)
+            report = _run(
+                session, writer, settings, upload, parameters, upload_problem, history, plan
+            )
             _finish(report, session.commit)
     if recording is not None and history is not None:
         recording.import_id = history.import_id
@@ -162,6 +178,7 @@ def _run(
     parameters: UploadParameters,
     upload_problem: Fault | None,
     history: _History | None = None,
+    plan: _Plan | None = None,
 ) -> BulkReport:
     """The checks of the method, in their order, then the pipeline (and its record)."""
     template_id = parameters.template_id
@@ -175,6 +192,7 @@ def _run(
     if upload is None:
         raise ApiError(FAULTS.UPLOAD_PROBLEM)
     recorder = None if history is None else history.recorder(session, writer)
+    fingerprint = None if plan is None else plan.fingerprint(template)
     report = bulk_upload(
         session,
         upload,
@@ -184,10 +202,60 @@ def _run(
         writer,
         recorder,
         None if history is None else history.recording.notes,
+        fingerprint,
     )
+    if plan is not None:
+        token = plan.finish(report)
+        if history is not None:
+            history.recording.plan_token = token
     if history is not None:
         _finish(report, lambda: history.close(report))
     return report
+
+
+class _Plan:
+    """A plan made by a report_only upload, or checked by the upload that applies it."""
+
+    def __init__(
+        self,
+        secret_key: bytes,
+        parameters: UploadParameters,
+        digest: FileDigest,
+        settings: Settings,
+    ) -> None:
+        self.secret_key = secret_key
+        self.parameters = parameters
+        self.digest = digest
+        self.settings = settings
+        self._fingerprint: plans.PlanFingerprint | None = None
+        self._expected: bytes | None = None
+
+    def fingerprint(self, template: Mapping[str, Any]) -> plans.PlanFingerprint:
+        """The fingerprint to build while the upload runs; a forged plan is refused here,
+        after the documented checks."""
+        if self.parameters.plan and not self.parameters.report_only:
+            self._expected = plans.planned_digest(self.secret_key, self.parameters.plan)
+        options = self.parameters.recorded_options()
+        options.pop("report_only")
+        self._fingerprint = plans.PlanFingerprint(
+            self.digest.sha256,
+            sorted(options.items()),
+            sorted(template.items()),
+            RowPolicy.from_settings(self.settings),
+            ExtensionLimit.from_settings(self.settings),
+        )
+        return self._fingerprint
+
+    def finish(self, report: BulkReport) -> str | None:
+        """Check an applied plan (the stale-plan fault rolls the upload back); give a
+        report_only upload its token."""
+        fingerprint, expected = self._fingerprint, self._expected
+        assert fingerprint is not None
+        if expected is not None:
+            _finish(report, lambda: plans.check_plan(expected, fingerprint))
+        if self.parameters.report_only:
+            return plans.make_token(self.secret_key, fingerprint.digest())
+        return None
 
 
 class _History:

@@ -56,6 +56,8 @@ class MethodContext:
     address: str = ""
     """The client's address."""
     file_name: str = ""
+    response_headers: dict[str, str] = field(default_factory=dict)
+    """Headers of a successful answer (the Switchvox-Plan of a report_only upload)."""
 
 
 Handler = Callable[[ApiRequest, MethodContext], Element]
