@@ -1,5 +1,5 @@
-"""The import history: one row per recorded import, and the last import that wrote each
-extension number (docs/history.md).
+"""The import history: one row per recorded import, the last import that wrote each
+extension number, and the idempotency keys of retried requests (docs/history.md).
 
 Revision ID: 0004
 Revises: 0001
@@ -44,8 +44,20 @@ def upgrade() -> None:
         sa.Column("import_id", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("number", name=op.f("pk_extension_versions")),
     )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("request_digest", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("done", sa.Boolean(), nullable=False),
+        sa.Column("content_type", sa.String(length=128), nullable=False),
+        sa.Column("headers", sa.Text(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=True),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_keys")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("idempotency_keys")
     op.drop_table("extension_versions")
     op.drop_table("imports")

@@ -96,6 +96,17 @@ class FAULTS:
     INVALID_PLAN = Fault(
         10035, "Invalid plan. Use the Switchvox-Plan header of a report_only answer.", OURS
     )
+    REUSED_IDEMPOTENCY_KEY = Fault(
+        10036, "Idempotency-Key (%1) was used for a different request.", OURS
+    )
+    RUNNING_IDEMPOTENCY_KEY = Fault(
+        10037,
+        "A request with Idempotency-Key (%1) is still running. Try it again later.",
+        OURS,
+    )
+    INVALID_IDEMPOTENCY_KEY = Fault(
+        10038, "Invalid Idempotency-Key: use 1 to 255 printable ASCII characters.", OURS
+    )
 
     INVALID_EXTENSION_TYPE = Fault(
         61987,

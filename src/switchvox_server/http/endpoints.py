@@ -18,10 +18,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from switchvox_server.faults import FAULTS, ApiError, BodyTooLarge, ErrorEntry, IntakeError
+from switchvox_server.http import retries
 from switchvox_server.http.auth import Authenticator, Verdict
 from switchvox_server.http.caller import account_name
 from switchvox_server.http.intake import take_in
-from switchvox_server.methods.registry import MethodContext, Principal, registry
+from switchvox_server.methods.registry import Access, Method, MethodContext, Principal, registry
 from switchvox_server.protocol import json_envelope, xml_envelope
 from switchvox_server.protocol.request import ApiRequest, ParameterValue
 from switchvox_server.protocol.tree import Element
@@ -114,6 +115,16 @@ async def _answer(
             address=request.client.host if request.client else "",
         )
         api_request = ApiRequest(method, parameters, intake.upload, intake.upload_problem)
+        key = request.headers.get(retries.HEADER)
+        if key is not None and handler.access is Access.ADMIN_WRITE:
+            rendered = await run_in_threadpool(
+                _answer_once, key, request.url.path, envelope, handler, api_request, context
+            )
+            cleanup.close()
+            entry["outcome"] = "result"
+            return Response(
+                rendered.body, media_type=rendered.content_type, headers=dict(rendered.headers)
+            )
         result = await run_in_threadpool(handler.handler, api_request, context)
     except ApiError as error:
         cleanup.close()
@@ -128,6 +139,27 @@ async def _answer(
         headers=context.response_headers,
         background=BackgroundTask(cleanup.close),
     )
+
+
+def _answer_once(
+    key: str,
+    path: str,
+    envelope: Envelope,
+    handler: Method,
+    request: ApiRequest,
+    context: MethodContext,
+) -> retries.Rendered:
+    """A request with an Idempotency-Key, rendered whole so that a retry gets its bytes."""
+
+    def run() -> retries.Rendered:
+        result = handler.handler(request, context)
+        body = b"".join(envelope.render(request.method, result, ()))
+        return retries.Rendered(body, envelope.content_type, context.response_headers)
+
+    digest = retries.request_digest(
+        context.caller, path, request.method, request.parameters, request.upload
+    )
+    return retries.answer_once(context.database, key, digest, run)
 
 
 def _faults(envelope: Envelope, method: str, error: ApiError, entry: dict[str, object]) -> Response:
