@@ -167,3 +167,44 @@ def test_updates_that_change_nothing_are_counted_and_labels_noted(
     assert "  updated        2\n    unchanged    1\n" in out
     assert "note: Ignored header labels (no such column): 'colour'." in err
     assert "The accepted labels are ext, fname" in err
+
+
+def test_templates_in_use_are_not_removed_and_others_are_recorded(
+    capsys: pytest.CaptureFixture[str], write: Write
+) -> None:
+    """A template extensions were made from cannot be removed; an unused one is, and the
+    removal is a recorded change naming the template."""
+    run(capsys, "import", str(write("a.csv", HEADER + ROWS)), "--dupe", "skip")
+    status, _, err = run(capsys, "templates", "remove", "1")
+    assert status == 1
+    assert err == "switchvox-server: template 1 is in use by 2 extensions: it cannot be removed\n"
+    new_id = run(capsys, "templates", "add", "Sales")[1].strip()
+    status, out, _ = run(capsys, "templates", "remove", new_id)
+    assert status == 0
+    assert out == f"Removed template {new_id} (recorded as import 3).\n"
+    assert run(capsys, "templates", "show", new_id)[0] == 1
+    items = json.loads(run(capsys, "imports", "list", "--format", "json")[1])
+    assert [(item["kind"], item["options"]["action"]) for item in items[:2]] == [
+        ("template", "remove"),
+        ("template", "add"),
+    ]
+
+
+def test_templates_edit_changes_settings_and_records_before_and_after(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`templates edit` changes the given settings only, checked as an upload would, and
+    records what they were and became."""
+    status, out, _ = run(capsys, "templates", "edit", "1", "--title", "Staff", "--name", "Main")
+    assert (status, out) == (0, "Changed template 1 (recorded as import 1).\n")
+    shown = run(capsys, "templates", "show", "1")[1]
+    assert "name: Main\n" in shown
+    assert "title: Staff\n" in shown
+    assert "location: \n" in shown
+    (item,) = json.loads(run(capsys, "imports", "list", "--format", "json")[1])
+    assert item["options"]["before"] == {"title": "", "name": "Default"}
+    assert item["options"]["after"] == {"title": "Staff", "name": "Main"}
+    status, _, err = run(capsys, "templates", "edit", "1", "--title", "x" * 65)
+    assert status == 1
+    assert "--title" in err
+    assert run(capsys, "templates", "edit", "1")[0] == 1

@@ -99,7 +99,6 @@ def undo(database: Database, import_id: int, source: ImportSource, *, force: boo
             options={"undo": import_id, "force": force},
             undoes=import_id,
         )
-        store.mark_undone(session, import_id, outcome.import_id)
     return ChangeOutcome(outcome.import_id, outcome.counts, kept)
 
 
@@ -189,6 +188,34 @@ def _apply(
     for _, _, section, _, _ in records:
         counts[section] = counts.get(section, 0) + 1
     store.set_versions(session, versions_after)
+    _record(session, import_id, kind, source, options, counts, rows.finish(), changes.finish())
+    if undoes is not None:
+        store.mark_undone(session, undoes, import_id)
+    return ChangeOutcome(import_id, counts)
+
+
+def record_change(
+    session: Session, source: ImportSource, kind: str, options: Mapping[str, object]
+) -> int:
+    """Record a change that touches no extension (a template's), in the caller's
+    transaction, which must hold the writer lock; return its id. It cannot be undone."""
+    import_id = store.next_import_id(session)
+    empty = BlobWriter().finish()
+    _record(session, import_id, kind, source, options, {}, empty, None)
+    return import_id
+
+
+def _record(
+    session: Session,
+    import_id: int,
+    kind: str,
+    source: ImportSource,
+    options: Mapping[str, object],
+    counts: Mapping[str, int],
+    rows: bytes,
+    changes: bytes | None,
+) -> None:
+    undoes = options.get("undo")
     store.insert_import(
         session,
         {
@@ -201,12 +228,11 @@ def _apply(
             "file_size": 0,
             "file_sha256": "",
             "options": json.dumps(dict(options)),
-            "counts": json.dumps(counts),
+            "counts": json.dumps(dict(counts)),
             "notes": "[]",
-            "undoes": undoes,
+            "undoes": undoes if isinstance(undoes, int) else None,
             "undone_by": None,
-            "rows": rows.finish(),
-            "changes": changes.finish(),
+            "rows": rows,
+            "changes": changes,
         },
     )
-    return ChangeOutcome(import_id, counts)

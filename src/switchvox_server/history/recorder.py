@@ -45,6 +45,7 @@ class ImportKind:
     EVALUATION = "evaluation"  # a report_only upload: nothing written, nothing to undo
     UNDO = "undo"
     REMOVE = "remove"
+    TEMPLATE = "template"  # a template added, changed or removed: recorded, not undone
 
 
 @dataclass(frozen=True, slots=True)
