@@ -98,11 +98,13 @@ def add_parser(commands: Commands) -> None:
 
     command = commands.add_parser(
         "export",
-        help="write the stored extensions as a bulk upload CSV",
-        description="Write the stored extensions as a bulk upload CSV (UTF-8 with a byte"
-        " order mark, CRLF), by number. The password columns are empty: imported with"
-        " --dupe update, the file keeps every stored secret. Cells a spreadsheet would run"
-        " as formulas start with a quote, which the import removes.",
+        help="write the stored extensions as an edit-and-update CSV (not a backup)",
+        description="Write the stored extensions as an edit-and-update file: a bulk upload"
+        " CSV (UTF-8 with a byte order mark, CRLF), by number, to change and import with"
+        " --dupe update. It holds no secret, by design: the password columns are empty, and"
+        " the update keeps every stored secret. It is no backup: the state dump"
+        " (switchvox-server state dump) is what restores a system. Cells a spreadsheet would"
+        " run as formulas start with a quote, which the import removes.",
     )
     command.add_argument(
         "--type",

@@ -5,6 +5,8 @@ imports of their own whose changes let them be undone in turn (undoing an undo r
 An extension can be put back only while it is as the import left it: `extension_versions`
 names the last recorded import that wrote each number, and any other name there means a
 later change touched it (a conflict). Forced, an undo puts back the others and keeps those.
+An extension these changes remove gets the version NO_VERSION, as any absent extension has,
+so that an upload that creates one never needs to look its version up.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ EXTENSIONS = cast(Table, Extension.__table__)
 LISTED_CONFLICTS = 20
 
 # What to do to one extension: put it into a state (None: absent) at a version (None: the
-# version of the import doing it).
+# version of the import doing it, or NO_VERSION for an absent one).
 Target = tuple[str, dict[str, Any] | None, int | None]
 
 REMOVED = "removed"
@@ -170,7 +172,8 @@ def _apply(
     records += extra
     versions_before = store.versions_of(session, numbers)
     versions_after = [
-        (number, import_id if version is None else version) for number, _, version in targets
+        (number, NO_VERSION if state is None else import_id if version is None else version)
+        for number, state, version in targets
     ]
     befores: list[Change] = [
         (

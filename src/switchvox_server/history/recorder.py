@@ -141,7 +141,9 @@ class UploadRecorder:
             return
         import_id = self.import_id
         assert import_id is not None
-        before = versions_of(self.session, [number for number, _ in written])
+        # An extension that does not exist has no version (history.changes keeps it so), so
+        # only the rewritten ones need looking up.
+        before = versions_of(self.session, [number for number, state in written if state])
         changes: list[Change] = [
             (number, state, before.get(number, NO_VERSION), import_id) for number, state in written
         ]

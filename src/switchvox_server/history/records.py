@@ -20,7 +20,7 @@ from typing import Any
 RowRecord = tuple[int, int, str, str, tuple[str, ...]]
 Change = tuple[str, dict[str, Any] | None, int, int]
 NO_VERSION = 0
-"""The version of an extension no recorded import wrote."""
+"""The version of an extension no recorded import wrote, and of every absent extension."""
 
 _SIZE_BYTES = 4
 # Fast compression: the blobs are written while the upload runs.
