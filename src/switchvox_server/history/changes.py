@@ -20,7 +20,7 @@ from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.orm import Session
 
 from switchvox_server.faults import FAULTS, ApiError
-from switchvox_server.history.recorder import ImportKind, ImportSource, now
+from switchvox_server.history.recorder import ImportKind, ImportSource, created_changes, now
 from switchvox_server.history.records import (
     NO_VERSION,
     BlobWriter,
@@ -76,6 +76,7 @@ def undo(database: Database, import_id: int, source: ImportSource, *, force: boo
             raise ApiError(FAULTS.INVALID_IMPORT, import_id)
         _check_undoable(target)
         changes: list[Change] = list(read_blob(target["changes"]))
+        changes += created_changes(target["kind"], read_blob(target["rows"]), import_id)
         versions = store.versions_of(session, [change[0] for change in changes])
         kept = tuple(
             number for number, _, _, after in changes if versions.get(number, NO_VERSION) != after

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -35,6 +35,7 @@ from switchvox_server.store.writer import BatchWriter
 
 _HASH_CHUNK = 1024 * 1024
 _REWRITTEN = (Section.REPLACED, Section.UPDATED)
+_CREATED = Section.CREATED.value
 REWRITTEN_NAMES = tuple(column.name for column in REWRITTEN_COLUMNS)
 
 
@@ -86,6 +87,16 @@ def _changes_nothing(stored: Mapping[str, Any], values: Mapping[str, Any]) -> bo
     return all(values[name] == stored[name] for name in REWRITTEN_NAMES if name in values)
 
 
+def created_changes(kind: str, rows: Iterable[RowRecord], import_id: int) -> Iterator[Change]:
+    """The changes of an upload's created extensions, from its row records: each did not
+    exist before (and had no version)."""
+    if kind != ImportKind.UPLOAD:
+        return
+    for _, _, section, number, _ in rows:
+        if section == _CREATED:
+            yield number.strip(), None, NO_VERSION, import_id
+
+
 def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
@@ -103,7 +114,7 @@ class UploadRecorder:
         self._rows = BlobWriter()
         self._changes = BlobWriter()
         self._row_block: list[RowRecord] = []
-        self._written: list[tuple[str, dict[str, Any] | None]] = []
+        self._rewritten: list[tuple[str, dict[str, Any]]] = []
         self._versions = version_statement(dialect) if writer is not None else None
         self.unchanged = 0
 
@@ -121,36 +132,41 @@ class UploadRecorder:
     ) -> None:
         """Record one row's outcome; `stored` is what a rewritten extension held before and
         `values` what it holds now."""
+        # Kept lean: this runs for every row of the file.
         number = record.cells.get("ext", "")
-        if section is Section.UPDATED and stored is not None and values is not None:
-            self.unchanged += _changes_nothing(stored, values)
         self._row_block.append((record.row_number, record.line, section.value, number, errors))
-        if self.writer is None:
-            return
-        if section is Section.CREATED:
-            self._written.append((number.strip(), None))
-        elif section in _REWRITTEN and stored is not None:
-            self._written.append((number.strip(), storable_state(stored)))
+        if stored is not None and section in _REWRITTEN:
+            if values is not None and section is Section.UPDATED:
+                self.unchanged += _changes_nothing(stored, values)
+            if self.writer is not None:
+                self._rewritten.append((number.strip(), storable_state(stored)))
 
     def batch_done(self) -> None:
-        """Compress the batch's records; name this upload as the writer of its extensions."""
-        self._rows.add(self._row_block)
-        self._row_block = []
-        written, self._written = self._written, []
-        if self.writer is None or self._versions is None or not written:
+        """Compress the batch's records; name this upload as the writer of its extensions.
+
+        Created extensions need no change of their own: their row records say which they
+        are (`created_changes`), and an absent extension has no version to keep."""
+        block, self._row_block = self._row_block, []
+        rewritten, self._rewritten = self._rewritten, []
+        self._rows.add(block)
+        if self.writer is None or self._versions is None:
             return
         import_id = self.import_id
         assert import_id is not None
-        # An extension that does not exist has no version (history.changes keeps it so), so
-        # only the rewritten ones need looking up.
-        before = versions_of(self.session, [number for number, state in written if state])
-        changes: list[Change] = [
-            (number, state, before.get(number, NO_VERSION), import_id) for number, state in written
-        ]
-        self.writer.execute(
-            self._versions, [{"number": number, "import_id": import_id} for number, _ in written]
-        )
-        self._changes.add(changes)
+        numbers = [number.strip() for _, _, section, number, _ in block if section == _CREATED]
+        if rewritten:
+            before = versions_of(self.session, [number for number, _ in rewritten])
+            changes: list[Change] = [
+                (number, state, before.get(number, NO_VERSION), import_id)
+                for number, state in rewritten
+            ]
+            self._changes.add(changes)
+            numbers += [number for number, _ in rewritten]
+        if numbers:
+            # One statement per batch: the numbers travel as one JSON array.
+            self.writer.execute(
+                self._versions, [{"numbers": json.dumps(numbers), "import_id": import_id}]
+            )
 
     def values(
         self,

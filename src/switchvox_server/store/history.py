@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -155,9 +156,18 @@ def plain(statement: Any, dialect: Dialect) -> PlainStatement:
 
 
 def version_statement(dialect: Dialect) -> PlainStatement:
-    """Upserts `{"number", "import_id"}` rows into extension_versions."""
-    statement = _upsert_versions(dialect).values(
-        number=bindparam("number"), import_id=bindparam("import_id")
+    """Sets the version of many numbers in one statement: its parameters are `numbers`, a
+    JSON array of numbers, and `import_id`, their version."""
+    elements = (
+        "json_array_elements_text(CAST(:numbers AS json)) AS value"
+        if dialect.name == "postgresql"
+        else "json_each(:numbers)"
+    )
+    # `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT.
+    statement = text(
+        f"INSERT INTO {VERSIONS.name} (number, import_id) SELECT value, :import_id"
+        f" FROM {elements} WHERE true"
+        " ON CONFLICT (number) DO UPDATE SET import_id = excluded.import_id"
     )
     return plain(statement, dialect)
 
