@@ -124,7 +124,7 @@ def test_import_report_only_changes_nothing(
     assert main([*IMPORT, "--report-only"]) == 3
     out = capsys.readouterr().out
     assert "  created        3\n" in out
-    assert out.endswith("Report only: nothing was changed.\n")
+    assert "Report only: nothing was changed.\nPlan: p1." in out
     assert stored_numbers(database_url) == []
 
 

@@ -208,3 +208,21 @@ def test_templates_edit_changes_settings_and_records_before_and_after(
     assert status == 1
     assert "--title" in err
     assert run(capsys, "templates", "edit", "1")[0] == 1
+
+
+def test_a_plan_from_the_command_line_applies_only_while_fresh(
+    capsys: pytest.CaptureFixture[str], write: Write, database_url: str
+) -> None:
+    """`--report-only` prints a plan; `--plan` applies it while nothing changed, and is the
+    stale-plan fault with nothing written once an extension it depends on changed."""
+    run(capsys, "import", str(write("a.csv", HEADER + ROWS)), "--dupe", "skip")
+    update = write("b.csv", "ext,lname\n301,Planned\n")
+    out = run(capsys, "import", str(update), "--dupe", "update", "--report-only")[1]
+    token = out.split("Plan: ")[1].split()[0]
+    run(capsys, "import", str(write("c.csv", "ext,title\n301,Boss\n")), "--dupe", "update")
+    status, _, err = run(capsys, "import", str(update), "--dupe", "update", "--plan", token)
+    assert status == 1
+    assert err.startswith("switchvox-server: 10034 ")
+    out = run(capsys, "import", str(update), "--dupe", "update", "--report-only")[1]
+    fresh = out.split("Plan: ")[1].split()[0]
+    assert run(capsys, "import", str(update), "--dupe", "update", "--plan", fresh)[0] == 0

@@ -88,6 +88,11 @@ def add_parser(commands: Commands) -> None:
         " response envelope",
     )
     command.add_argument(
+        "--plan",
+        metavar="TOKEN",
+        help="apply only if nothing changed since the --report-only run that printed TOKEN",
+    )
+    command.add_argument(
         "--annotated",
         type=Path,
         metavar="OUT",
@@ -138,6 +143,7 @@ def _import(arguments: argparse.Namespace, settings: Settings) -> int:
         dupe_process=DupeProcess(_DUPE_PROCESSES.index(arguments.dupe) + 1),
         template_id=arguments.template.strip(),
         report_only=arguments.report_only,
+        plan=arguments.plan,
     )
     recording = Recording(command_line_source(arguments.file))
     with _upload_file(arguments.file) as source:
@@ -263,6 +269,8 @@ def _print_report(report: BulkReport, parameters: UploadParameters, recording: R
         print(f"Recorded as {kind} {recording.import_id} (switchvox-server imports show ID).")
     if parameters.report_only:
         print("Report only: nothing was changed.")
+        if recording.plan_token is not None:
+            print(f"Plan: {recording.plan_token} (apply it with --plan)")
 
 
 def _failures(report: BulkReport, recording: Recording) -> Iterator[tuple[str, tuple[str, ...]]]:
