@@ -226,3 +226,42 @@ def test_a_plan_from_the_command_line_applies_only_while_fresh(
     out = run(capsys, "import", str(update), "--dupe", "update", "--report-only")[1]
     fresh = out.split("Plan: ")[1].split()[0]
     assert run(capsys, "import", str(update), "--dupe", "update", "--plan", fresh)[0] == 0
+
+
+def test_show_names_the_failed_rows_and_the_notes(
+    capsys: pytest.CaptureFixture[str], write: Write
+) -> None:
+    """`imports show` in text prints the import's fields, its notes and its failed rows by
+    line and extension."""
+    path = write(
+        "a.csv",
+        "ext,fname,lname,email,password,phone_password,colour\n"
+        "301,Ann,Lee,ann@x.org,web301pw,sip301x,red\n"
+        "302,Bob,Ray,bob@x.org,web302pw,sip302x,blue\n"
+        "303,,Cy,cy@x.org,web303pw,sip303x,\n",
+    )
+    run(capsys, "import", str(path), "--dupe", "skip")
+    status, out, _ = run(capsys, "imports", "show", "1")
+    assert status == 0
+    assert "kind: upload\n" in out
+    assert f"sha256: {hashlib.sha256(path.read_bytes()).hexdigest()}\n" in out
+    assert "counts: 1 create_failed, 2 created\n" in out
+    assert "note: Ignored header labels (no such column): 'colour'." in out
+    assert out.endswith(
+        "line 4, extension 303: First name is required and must be 1 - 32 characters in length.\n"
+    )
+
+
+def test_undo_chains_across_a_removal_and_a_new_create(
+    capsys: pytest.CaptureFixture[str], write: Write, database_url: str
+) -> None:
+    """Removed, created again by an upload, and that upload undone: the extension is as the
+    removal left it, so the removal can be undone without force."""
+    run(capsys, "import", str(write("a.csv", HEADER + ROWS)), "--dupe", "skip")
+    run(capsys, "extensions", "remove", "301")
+    again = write("b.csv", HEADER + "301,New,One,new@x.org,web301pw,sip301x\n")
+    run(capsys, "import", str(again), "--dupe", "skip")
+    assert run(capsys, "imports", "undo", "2")[0] == 1  # the new 301 is a later change
+    assert run(capsys, "imports", "undo", "3")[0] == 0
+    assert run(capsys, "imports", "undo", "2")[0] == 0
+    assert stored_numbers(database_url) == ["301", "302"]
