@@ -298,9 +298,21 @@ def run_on_a_terminal(arguments: list[str], environment: dict[str, str]) -> tupl
     return received.decode(), out, status
 
 
+def test_terminal_bar_counts_rows_once_the_pipeline_tells() -> None:
+    """Once the pipeline has said how many rows it checked, the bar counts rows, not lines
+    (a quoted cell may hold line breaks)."""
+    clock = FakeClock()
+    stream = io.StringIO()
+    bar = TerminalBar(stream, delay=0.0, clock=clock)
+    clock.now = 4.0
+    bar(Progress(total=100, phase="checking", position=50, lines=90, rows=60), False)
+    assert stream.getvalue() == "\rchecking  50%  60 rows  15 rows/s  0:04, about 0:04 left"
+
+
 def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
-    """On a terminal the bar shows rising percentages of the file read, ends at 100% and
-    a newline, and the report still goes to stdout."""
+    """On a terminal the bar shows rising percentages of the file read, counts the rows
+    checked (not the lines read), ends at 100% and a newline, and the report still goes to
+    stdout."""
     path = big_csv(tmp_path / "big.csv", 20000)
     terminal, out, status = run_on_a_terminal(
         ["import", str(path), *OPTIONS],
@@ -310,7 +322,7 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     percentages = [int(p) for p in re.findall(r"importing +(\d+)%", terminal)]
     assert len(set(percentages)) >= 2, terminal
     assert percentages[-1] == 100
-    assert re.search(r"importing 100%  20,001 lines  [\d,]+ lines/s  \d+:\d\d *\r?\n$", terminal), (
+    assert re.search(r"importing 100%  20,000 rows  [\d,]+ rows/s  \d+:\d\d *\r?\n$", terminal), (
         terminal
     )
     assert "  created        20000\n" in out

@@ -35,6 +35,8 @@ class Progress:
     position: int = 0
     lines: int = 0
     started: float = 0.0
+    rows: int | None = None
+    """Rows checked so far, when the pipeline tells (then the bar counts rows, not lines)."""
 
     @property
     def fraction(self) -> float:
@@ -134,6 +136,7 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
             # for a report that changes nothing, still checking).
             progress.phase = self._phase
         progress.lines = 0
+        progress.rows = None
         progress.started = self._clock()
 
 
@@ -193,16 +196,16 @@ class TerminalBar:
         if not self.drawn and (final or now < self._show_from):
             return
         elapsed = now - progress.started
-        rate = progress.lines / elapsed if elapsed > 0 else 0.0
+        unit, count = (
+            ("lines", progress.lines) if progress.rows is None else ("rows", progress.rows)
+        )
+        rate = count / elapsed if elapsed > 0 else 0.0
         fraction = progress.fraction
         timing = _clock_time(elapsed)
         if not final and 0 < fraction < 1:
             # The pass has gone at an even pace so far; that is the estimate.
             timing += f", about {_clock_time(elapsed * (1 - fraction) / fraction)} left"
-        line = (
-            f"{progress.phase} {fraction:4.0%}"
-            f"  {progress.lines:,} lines  {rate:,.0f} lines/s  {timing}"
-        )
+        line = f"{progress.phase} {fraction:4.0%}  {count:,} {unit}  {rate:,.0f} {unit}/s  {timing}"
         # Pad over the previous, longer text instead of relying on terminal escapes.
         padded = line.ljust(self._width)
         self._width = len(line)

@@ -135,7 +135,7 @@ def _import(arguments: argparse.Namespace, settings: Settings) -> int:
     from switchvox_server.bulk.report import Section
     from switchvox_server.bulk.upload import DupeProcess
     from switchvox_server.cli.imports import command_line_source
-    from switchvox_server.history.recorder import Recording
+    from switchvox_server.history.recorder import FileDigest, Recording
     from switchvox_server.methods.bulk_upload import UploadParameters, run_bulk_upload
 
     parameters = UploadParameters(
@@ -147,11 +147,13 @@ def _import(arguments: argparse.Namespace, settings: Settings) -> int:
     )
     recording = Recording(command_line_source(arguments.file))
     with _upload_file(arguments.file) as source:
+        # Read here, so that the progress bar shows the passes of the upload only.
+        recording.digest = FileDigest.of(source)
         phase = "checking" if parameters.report_only else "importing"
         try:
             with (
                 prepared_database(settings) as (database, secret_key),
-                _progress(source, phase) as upload,
+                _progress(source, phase, recording) as upload,
             ):
                 report = run_bulk_upload(
                     database, settings, secret_key, upload, parameters, recording=recording
@@ -204,8 +206,9 @@ def _upload_file(name: str) -> Iterator[IO[bytes]]:
 
 
 @contextmanager
-def _progress(source: IO[bytes], phase: str) -> Iterator[IO[bytes]]:
-    """`source`, wrapped to draw a progress bar on stderr when stderr is a terminal."""
+def _progress(source: IO[bytes], phase: str, recording: Recording) -> Iterator[IO[bytes]]:
+    """`source`, wrapped to draw a progress bar on stderr when stderr is a terminal; the
+    bar counts the rows checked, as the history's recorder tells them."""
     if not sys.stderr.isatty():
         yield source
         return
@@ -214,6 +217,11 @@ def _progress(source: IO[bytes], phase: str) -> Iterator[IO[bytes]]:
     size = source.seek(0, os.SEEK_END)
     source.seek(0)
     reader = ProgressReader(source, size, TerminalBar(sys.stderr), phase=phase)
+
+    def rows_checked(rows: int) -> None:
+        reader.progress.rows = rows
+
+    recording.rows_checked = rows_checked
     try:
         yield reader
     finally:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -117,6 +117,8 @@ class UploadRecorder:
         self._rewritten: list[tuple[str, dict[str, Any]]] = []
         self._versions = version_statement(dialect) if writer is not None else None
         self.unchanged = 0
+        self.rows = 0
+        self.rows_checked: Callable[[int], None] | None = None
 
     @property
     def writes(self) -> bool:
@@ -149,6 +151,9 @@ class UploadRecorder:
         block, self._row_block = self._row_block, []
         rewritten, self._rewritten = self._rewritten, []
         self._rows.add(block)
+        self.rows += len(block)
+        if self.rows_checked is not None:
+            self.rows_checked(self.rows)
         if self.writer is None or self._versions is None:
             return
         import_id = self.import_id
@@ -217,3 +222,7 @@ class Recording:
     """Updated extensions whose update changed nothing."""
     plan_token: str | None = None
     """The Switchvox-Plan token of a report_only upload (history.plans)."""
+    rows_checked: Callable[[int], None] | None = None
+    """Told how many rows have been checked, after each batch (a progress bar)."""
+    digest: FileDigest | None = None
+    """The file's digest, when the caller has it already (it need not be read again)."""

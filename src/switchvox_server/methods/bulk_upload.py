@@ -135,7 +135,7 @@ def run_bulk_upload(
     """
     history = plan = None
     if upload is not None and (recording is not None or parameters.plan):
-        digest = FileDigest.of(upload)
+        digest = recording.digest if recording and recording.digest else FileDigest.of(upload)
         if recording is not None and settings.history:
             history = _History(recording, parameters, digest)
         if parameters.report_only or parameters.plan:
@@ -277,6 +277,7 @@ class _History:
             # The writer lock is held (by this session or by the helper): the id is ours.
             self.import_id = next_import_id(session)
         self._recorder = UploadRecorder(session, writer, self.import_id)
+        self._recorder.rows_checked = self.recording.rows_checked
         return self._recorder
 
     def close(self, report: BulkReport) -> None:
