@@ -330,3 +330,13 @@ def test_excel_separator_hint_names_the_delimiter(client: TestClient) -> None:
     rows = call(client, SHOW, import_id=1).find("result/import/rows/row")
     assert rows is not None
     assert (rows.get("row"), rows.get("line")) == ("2", "3")
+
+
+def test_history_methods_answer_in_json_too(client: TestClient) -> None:
+    """Over /json, each import is an object with at least its id and its file's sha256."""
+    upload(client, HEADER + ROWS)
+    body = {"request": {"method": LIST, "parameters": {}}}
+    answer = client.post("/json", json=body).json()
+    item = answer["response"]["result"]["imports"]["import"]
+    assert item["id"] == 1
+    assert item["sha256"] == hashlib.sha256((HEADER + ROWS).encode()).hexdigest()

@@ -204,6 +204,30 @@ DECISIONS: tuple[Decision, ...] = (
         " the SHA-256 the import recorded (fault 10033 otherwise).",
     ),
     Decision(
+        "Plans",
+        "A report_only answer carries `Switchvox-Plan: p1.<digest>.<HMAC>` (under 96"
+        " characters): a SHA-256 of the file, the options, the template, the row rules'"
+        " settings and the stored state of every extension (and MAC owner) the file names,"
+        " signed with the server secret. The `plan` parameter applies only if all of it is"
+        " unchanged (10034, nothing written); a token this server did not make is 10035."
+        " Plans do not expire.",
+    ),
+    Decision(
+        "Safe retries",
+        "A writing request with an `Idempotency-Key` header (1 to 255 printable ASCII"
+        " characters) is applied once: its key is stored in the database when it starts; a"
+        " repeat by the same caller to the same path with the same method, parameters and"
+        " file content gets the first answer byte for byte (rendered whole, not streamed);"
+        " another request under the key is 10036; a repeat while the first runs waits up to"
+        " 30 s, then 10037. A fault releases the key. Keys are kept 24 hours.",
+    ),
+    Decision(
+        "Template changes",
+        "`templates add`, `edit` and `remove` are recorded in the history (kind `template`,"
+        " the settings before and after) and cannot be undone; a template extensions were"
+        " made from cannot be removed.",
+    ),
+    Decision(
         "File diagnostics",
         "Fault 94772 keeps its documented message; which of its causes it is (binary data,"
         " bad encoding, no header line, no `ext` label, duplicate labels, an unreadable"

@@ -55,7 +55,6 @@ class MethodContext:
     """The account name the caller authenticated as."""
     address: str = ""
     """The client's address."""
-    file_name: str = ""
     response_headers: dict[str, str] = field(default_factory=dict)
     """Headers of a successful answer (the Switchvox-Plan of a report_only upload)."""
 
