@@ -14,6 +14,8 @@ Prints figures; asserts nothing. All traffic goes to 127.0.0.1.
 3. `--postgres URL`: the same create on PostgreSQL, then N more rows into the now-full table.
    The public schema of that (scratch) database is dropped and recreated first.
 4. `--big`: the largest six-digit file, 900,000 rows, with its time and peak RSS.
+5. `--history`: the cost of the import history: the same create on fresh SQLite servers
+   with SWITCHVOX_HISTORY=false and =true, alternating, `--history-rounds` times each.
 """
 
 from __future__ import annotations
@@ -304,6 +306,15 @@ def _status_mib(pid: int, field_name: str) -> float:
     raise ServerError(f"no {field_name} in /proc/{pid}/status")
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0  # the process ended meanwhile
+    # utime and stime are fields 14 and 15 of proc(5); the split starts at field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(slots=True)
 class Server:
     process: subprocess.Popen[bytes]
@@ -315,6 +326,11 @@ class Server:
         the server and its helper processes (the writer of large uploads): the sum of peaks
         is an upper bound of what they held at once."""
         return sum(_status_mib(pid, field_name) for pid in _process_tree(self.process.pid))
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time so far, summed over the server and its helper processes:
+        unlike the wall time, it does not depend on what else the machine runs."""
+        return sum(_cpu_seconds(pid) for pid in _process_tree(self.process.pid))
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -332,7 +348,11 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(
-    database_url: str, admin_password: str, workdir: Path, name: str
+    database_url: str,
+    admin_password: str,
+    workdir: Path,
+    name: str,
+    environment: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """A fresh `uvicorn switchvox_server.asgi:app` process on a free loopback port."""
     port = free_port()
@@ -345,6 +365,7 @@ def running_server(
         or (not key.startswith("SWITCHVOX_") and key != "DATABASE_URL")
     }
     env.update(DATABASE_URL=database_url, SWITCHVOX_ADMIN_PASSWORD=admin_password)
+    env.update(environment or {})
     log_path = workdir / f"server-{name}.log"
     command = [
         sys.executable,
@@ -553,6 +574,8 @@ class Results:
     pg_peak_mib: float | None = None
     big: Upload | None = None
     big_peak_mib: float | None = None
+    history: dict[bool, list[tuple[float, float, float]]] = field(default_factory=dict)
+    """History on or off -> (seconds, CPU seconds, peak RSS MiB) of each create."""
 
 
 def _report_upload(label: str, upload: Upload, rows: int, section: str) -> None:
@@ -662,6 +685,32 @@ def big_scenario(csv_path: Path, workdir: Path, auth: tuple[str, str], results: 
         say(f"    peak RSS: {results.big_peak_mib:.1f} MiB")
 
 
+def history_scenario(
+    csv_path: Path, rows: int, rounds: int, workdir: Path, auth: tuple[str, str], results: Results
+) -> None:
+    """The same create on fresh SQLite servers without and with the history, alternating so
+    that the machine's drift touches both alike."""
+    say(f"== the import history's cost: create {rows} rows, {rounds} rounds")
+    for round_number in range(rounds):
+        for history in (False, True):
+            name = f"history-{history}-{round_number}"
+            database_url = f"sqlite:///{workdir / (name + '.db')}"
+            environment = {"SWITCHVOX_HISTORY": "true" if history else "false"}
+            with running_server(database_url, auth[1], workdir, name, environment) as server:
+                cpu_before = server.cpu_seconds()
+                create = post_upload(server, auth, csv_path, dupe_process=1)
+                cpu = server.cpu_seconds() - cpu_before
+                peak = server.memory_mib()
+            _report_upload(
+                f"history {'on ' if history else 'off'} round {round_number + 1}",
+                create,
+                rows,
+                "created",
+            )
+            say(f"    CPU (server and helper): {cpu:.2f} s, peak RSS: {peak:.1f} MiB")
+            results.history.setdefault(history, []).append((create.seconds, cpu, peak))
+
+
 def _hide_password(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
@@ -735,6 +784,27 @@ def summarise(results: Results, rows: int) -> Summary:
             "<= 300 MiB",
             None if results.big_peak_mib is None else results.big_peak_mib <= 300,
         )
+    if results.history.get(False) and results.history.get(True):
+        off, on = results.history[False], results.history[True]
+        for index, label in ((0, "wall"), (1, "CPU")):
+            best_off = min(figures[index] for figures in off)
+            best_on = min(figures[index] for figures in on)
+            summary.add(f"create {rows}, history off, best {label} (s)", show(best_off, ""))
+            summary.add(f"create {rows}, history on, best {label} (s)", show(best_on, ""))
+            summary.add(
+                f"  history on / off ({label})",
+                show(best_on / best_off, " x"),
+                "<= 1.15 x",
+                best_on / best_off <= 1.15,
+            )
+        peak_off = max(figures[2] for figures in off)
+        peak_on = max(figures[2] for figures in on)
+        summary.add(
+            "peak RSS, history off / on (MiB)",
+            f"{peak_off:.1f} / {peak_on:.1f}",
+            "<= 150 MiB",
+            peak_on <= 150,
+        )
     return summary
 
 
@@ -751,6 +821,13 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--big", action="store_true", help=f"also upload {BIG_ROWS} rows")
     parser.add_argument("--skip-floor", action="store_true", help="do not measure the floor")
+    parser.add_argument(
+        "--history", action="store_true", help="measure the create without and with the history"
+    )
+    parser.add_argument(
+        "--history-only", action="store_true", help="measure only that (no other scenario)"
+    )
+    parser.add_argument("--history-rounds", type=int, default=3, metavar="N")
     arguments = parser.parse_args(argv)
     if not 1 <= arguments.rows <= BIG_ROWS:
         parser.error(f"--rows must be between 1 and {BIG_ROWS}")
@@ -775,6 +852,12 @@ def main(argv: list[str] | None = None) -> None:
         say(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, work dir {workdir}")
         csv_path = write_csv(workdir / f"extensions-{rows}.csv", FIRST_EXTENSION, rows)
         say(f"CSV: {rows} rows, {csv_path.stat().st_size / 2**20:.1f} MiB")
+        if arguments.history or arguments.history_only:
+            rounds = max(1, arguments.history_rounds)
+            history_scenario(csv_path, rows, rounds, workdir, auth, results)
+        if arguments.history_only:
+            summarise(results, rows).print()
+            return
         if not arguments.skip_floor:
             results.floor = measure_floor(csv_path, workdir)
         try:

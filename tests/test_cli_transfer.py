@@ -26,8 +26,8 @@ from tests.helpers import BULK_UPLOAD, request_xml
 
 EXAMPLE = FIXTURES / "example.csv"
 EXAMPLE_FAILURES = (
-    "extension 301: Phone password is required to create a sip extension.\n"
-    "extension 304: First name is required and must be 1 - 32 characters in length."
+    "line 2, extension 301: Phone password is required to create a sip extension.\n"
+    "line 5, extension 304: First name is required and must be 1 - 32 characters in length."
     " Phone password cannot be the same as the extension.\n"
 )
 OPTIONS = ["--type", "sip", "--dupe", "skip", "--template", "1"]
@@ -70,8 +70,9 @@ def api_upload(client: TestClient, path: str, csv: bytes, **parameters: object) 
 def test_import_text_lists_failed_rows_then_the_counts(
     capsys: pytest.CaptureFixture[str], database_url: str
 ) -> None:
-    """The text report names each failed row with its errors, then counts every section;
-    some rows failing is exit status 3 and the valid rows are stored."""
+    """The text report names each failed row by file line and extension with its errors,
+    then counts every section and names the import it was recorded as; some rows failing
+    is exit status 3 and the valid rows are stored."""
     assert main(IMPORT) == 3
     out, err = capsys.readouterr()
     assert out == EXAMPLE_FAILURES + (
@@ -81,6 +82,7 @@ def test_import_text_lists_failed_rows_then_the_counts(
         "  replaced       0\n"
         "  updated        0\n"
         "  skipped        0\n"
+        "Recorded as import 1 (switchvox-server imports show ID).\n"
     )
     assert err == ""  # no progress bar without a terminal
     assert "webpass" not in out
@@ -122,7 +124,7 @@ def test_import_report_only_changes_nothing(
     assert main([*IMPORT, "--report-only"]) == 3
     out = capsys.readouterr().out
     assert "  created        3\n" in out
-    assert out.endswith("Report only: nothing was changed.\n")
+    assert "Report only: nothing was changed.\nPlan: p1." in out
     assert stored_numbers(database_url) == []
 
 
@@ -220,8 +222,9 @@ def test_progress_reader_counts_the_import_pass() -> None:
 
 
 def test_terminal_bar_waits_then_draws_in_place() -> None:
-    """Nothing is drawn before the delay; then each update rewrites the line, and the
-    final one ends it; a short upload draws nothing at all."""
+    """Nothing is drawn before the delay; then each update rewrites the line with the
+    elapsed time and an estimate of the rest, and the final one ends it; a short upload
+    draws nothing at all."""
     clock = FakeClock()
     stream = io.StringIO()
     bar = TerminalBar(stream, delay=0.5, clock=clock)
@@ -233,7 +236,8 @@ def test_terminal_bar_waits_then_draws_in_place() -> None:
     progress.position, progress.lines = 200, 40
     bar(progress, True)
     assert stream.getvalue() == (
-        "\rimporting  25%  10 lines  5 lines/s\rimporting 100%  40 lines  20 lines/s\n"
+        "\rimporting  25%  10 lines  5 lines/s  0:02, about 0:06 left"
+        "\rimporting 100%  40 lines  20 lines/s  0:02                \n"
     )
 
     quiet = io.StringIO()
@@ -294,9 +298,21 @@ def run_on_a_terminal(arguments: list[str], environment: dict[str, str]) -> tupl
     return received.decode(), out, status
 
 
+def test_terminal_bar_counts_rows_once_the_pipeline_tells() -> None:
+    """Once the pipeline has said how many rows it checked, the bar counts rows, not lines
+    (a quoted cell may hold line breaks)."""
+    clock = FakeClock()
+    stream = io.StringIO()
+    bar = TerminalBar(stream, delay=0.0, clock=clock)
+    clock.now = 4.0
+    bar(Progress(total=100, phase="checking", position=50, lines=90, rows=60), False)
+    assert stream.getvalue() == "\rchecking  50%  60 rows  15 rows/s  0:04, about 0:04 left"
+
+
 def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
-    """On a terminal the bar shows rising percentages of the file read, ends at 100% and
-    a newline, and the report still goes to stdout."""
+    """On a terminal the bar shows rising percentages of the file read, counts the rows
+    checked (not the lines read), ends at 100% and a newline, and the report still goes to
+    stdout."""
     path = big_csv(tmp_path / "big.csv", 20000)
     terminal, out, status = run_on_a_terminal(
         ["import", str(path), *OPTIONS],
@@ -306,7 +322,9 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     percentages = [int(p) for p in re.findall(r"importing +(\d+)%", terminal)]
     assert len(set(percentages)) >= 2, terminal
     assert percentages[-1] == 100
-    assert re.search(r"importing 100%  20,001 lines  [\d,]+ lines/s\r?\n$", terminal), terminal
+    assert re.search(r"importing 100%  20,000 rows  [\d,]+ rows/s  \d+:\d\d *\r?\n$", terminal), (
+        terminal
+    )
     assert "  created        20000\n" in out
 
 
@@ -330,6 +348,8 @@ def test_export_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     target = tmp_path / "export.csv"
     terminal, out, status = run_on_a_terminal(["export", "--output", str(target)], dict(os.environ))
     assert status == 0, (terminal, out)
-    assert re.search(r"exporting 100%  20,000 lines  [\d,]+ lines/s\r?\n$", terminal), terminal
+    assert re.search(r"exporting 100%  20,000 lines  [\d,]+ lines/s  \d+:\d\d *\r?\n$", terminal), (
+        terminal
+    )
     assert out == f"Exported 20000 extensions to {target}.\n"
     assert len(target.read_bytes().splitlines()) == 20001

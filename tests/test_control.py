@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from switchvox_server.app import create_app
 from switchvox_server.faults import FAULTS
+from switchvox_server.methods.imports import LIST as IMPORTS_LIST
 from switchvox_server.settings import Settings
 from switchvox_server.store.control_tables import JournalEntry
 from switchvox_server.store.database import open_database
@@ -472,7 +473,7 @@ def test_a_restored_state_authenticates_the_same_admins_and_extensions(
             files={"csv_file": ("x.csv", b"ext\n", "text/csv")},
             auth=("ci", "ci-password"),
         )
-        assert fault(etree.fromstring(read_only.content))[0] in {10004, 27168}
+        assert fault(etree.fromstring(read_only.content))[0] == 27168
 
 
 def test_a_bad_state_document_changes_nothing(live: Live) -> None:
@@ -581,3 +582,13 @@ def test_the_profile_setting_is_stored(live: Live) -> None:
     """`profile` accepts classic and modern and keeps what was set."""
     assert live.control.patch("/_switchvox/settings", json={"profile": "modern"}).status_code == 200
     assert live.control.get("/_switchvox/settings").json()["profile"] == "modern"
+
+
+def test_a_restored_state_starts_with_no_import_history(live: Live) -> None:
+    """PUT state replaces the store wholesale, so the history of the store it replaced (which
+    an undo would otherwise apply to the new one) is gone."""
+    document = seeded_state(live)
+    listed = etree.fromstring(live.xml(IMPORTS_LIST).content)
+    assert listed.findall(".//import"), "the upload was recorded"
+    assert live.control.put("/_switchvox/state", json=document).status_code == 200
+    assert etree.fromstring(live.xml(IMPORTS_LIST).content).findall(".//import") == []

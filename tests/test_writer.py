@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 from switchvox_server.methods.bulk_upload import HELPER_PROCESS_BYTES
 from switchvox_server.store import queries
 from switchvox_server.store.writer import ProcessWriter, WriterFailed, WriterPool
-from tests.helpers import canonical, extension_row, fault, upload
+from tests.helpers import canonical, extension_row, fault, request_xml, upload
+from tests.test_history import history_rows
 
 HEADER = "ext,fname,lname,email,password,voicemail_password,phone_password,title\n"
 
@@ -115,3 +116,27 @@ def test_in_memory_databases_are_never_handed_to_a_helper(tmp_path: Path) -> Non
     finally:
         memory.dispose()
         file.dispose()
+
+
+@pytest.mark.slow
+def test_history_through_the_helper_commits_with_the_upload(
+    make_client: Callable[..., TestClient], database_url: str
+) -> None:
+    """Through the helper, the history row and the versions are written in the upload's
+    transaction: a late fault keeps neither; a stored upload is recorded and undone whole."""
+    client = make_client(writer_process=True)
+    broken = large_csv(100000, 18000) + '200000,"Broken,x,y\n'
+    assert fault(upload(client, broken))[0] == 94772
+    assert history_rows(database_url) == 0
+    upload(client, large_csv(100000, 18000))
+    replaced = upload(client, large_csv(100000, 18000, title="Boss"), dupe_process=2)
+    assert len(replaced.findall(".//replaced/extension")) == 18000
+    assert history_rows(database_url) == 2
+    title = [column.name for column in queries.EXTENSIONS.columns][1:].index("title")
+    assert {row[title] for row in stored(client)} == {"Boss"}
+    undo = request_xml("switchvox_server.imports.undo", import_id=2)
+    assert b"<undo " in client.post("/xml", content=undo).content
+    assert {row[title] for row in stored(client)} == {""}
+    undo_create = request_xml("switchvox_server.imports.undo", import_id=1)
+    assert b"<undo " in client.post("/xml", content=undo_create).content
+    assert stored(client) == []

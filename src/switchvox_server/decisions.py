@@ -324,6 +324,70 @@ DECISIONS: tuple[Decision, ...] = (
         " at 64 KiB, state and seed documents at SWITCHVOX_MAX_UPLOAD_MB.",
     ),
     Decision(
+        "Import history",
+        "Every upload that writes is recorded in the database, in the upload's own"
+        " transaction: id, time, account, address, file size and SHA-256, options, counts per"
+        " section, and per row its row, line, section and messages (compressed, one database"
+        " row per import). A report_only upload is recorded too, as an `evaluation`, after it"
+        " ran. SWITCHVOX_HISTORY=false records nothing. The file itself is never kept: it"
+        " holds passwords in clear.",
+    ),
+    Decision(
+        "Undo",
+        "An import's earlier states (the stored rows of the extensions it replaced or"
+        " updated, and which it created) are kept until it is undone, and no longer. An"
+        " extension is put back only if no later change touched it since (each number keeps"
+        " the last recorded import that wrote it; undoing that import gives the number back"
+        " its earlier version); otherwise the undo is refused with fault 10031 naming them,"
+        " or, with force, puts back the others. An undo is an import of its own; undoing it"
+        " redoes. Changes made outside the history (the control API's state) are not seen.",
+    ),
+    Decision(
+        "History API",
+        "`switchvox_server.imports.list`, `.show` and `.annotated` for every admin;"
+        " `switchvox_server.imports.undo` (`import_id`, `force`) for full admins only.",
+    ),
+    Decision(
+        "Annotated CSV",
+        "The uploaded file with `result` and `errors` columns added (overwritten when the"
+        " file has them already), UTF-8 with a byte order mark, in the file's delimiter."
+        " Since the file is not kept, it is made from the file given again, which must have"
+        " the SHA-256 the import recorded (fault 10033 otherwise).",
+    ),
+    Decision(
+        "Plans",
+        "A report_only answer carries `Switchvox-Plan: p1.<digest>.<HMAC>` (under 96"
+        " characters): a SHA-256 of the file, the options, the template, the row rules'"
+        " settings and the stored state of every extension (and MAC owner) the file names,"
+        " signed with the server secret. The `plan` parameter applies only if all of it is"
+        " unchanged (10034, nothing written); a token this server did not make is 10035."
+        " Plans do not expire.",
+    ),
+    Decision(
+        "Safe retries",
+        "A writing request with an `Idempotency-Key` header (1 to 255 printable ASCII"
+        " characters) is applied once: its key is stored in the database when it starts; a"
+        " repeat by the same caller to the same path with the same method, parameters and"
+        " file content gets the first answer byte for byte (rendered whole, not streamed);"
+        " another request under the key is 10036; a repeat while the first runs waits up to"
+        " 30 s, then 10037. A fault releases the key. Keys are kept 24 hours.",
+    ),
+    Decision(
+        "Template changes",
+        "`templates add`, `edit` and `remove` are recorded in the history (kind `template`,"
+        " the settings before and after) and cannot be undone; a template extensions were"
+        " made from cannot be removed.",
+    ),
+    Decision(
+        "File diagnostics",
+        "Fault 94772 keeps its documented message; which of its causes it is (binary data,"
+        " bad encoding, no header line, no `ext` label, duplicate labels, an unreadable"
+        " record), and on which line, goes to the access log (`cause=`) and the command"
+        " line's stderr. Ignored header labels and labels new extensions need are logged as"
+        " `csv_notes=`, kept in the history and shown by the command line. A first line"
+        " `sep=X` (Excel) names the delimiter and is not a row.",
+    ),
+    Decision(
         "Authentication",
         "An extension's number and web password authenticate too, but only for"
         " `switchvox.users.*` methods. The 401 answer has an empty body.",

@@ -130,6 +130,37 @@ class FAULTS:
     # Never answered by the stand-in itself; a test injects it (switchvox.call).
     CALL_FAILED = Fault(41591, "Your call failed to connect (Originate failed).", DOC)
 
+    # The import history (docs/history.md).
+    INVALID_IMPORT = Fault(10030, "Invalid import id (%1).", OURS)
+    UNDO_CONFLICT = Fault(
+        10031,
+        "Import %1 was not undone: later changes touched extensions %2. Undo it with force=1"
+        " to put back the others.",
+        OURS,
+    )
+    NOT_UNDOABLE = Fault(10032, "Import %1 cannot be undone: %2.", OURS)
+    FILE_MISMATCH = Fault(10033, "The file is not the one of import %1.", OURS)
+    STALE_PLAN = Fault(
+        10034,
+        "The plan does not match: the file, the options or the extensions it depends on"
+        " have changed since it was made. Nothing was written.",
+        OURS,
+    )
+    INVALID_PLAN = Fault(
+        10035, "Invalid plan. Use the Switchvox-Plan header of a report_only answer.", OURS
+    )
+    REUSED_IDEMPOTENCY_KEY = Fault(
+        10036, "Idempotency-Key (%1) was used for a different request.", OURS
+    )
+    RUNNING_IDEMPOTENCY_KEY = Fault(
+        10037,
+        "A request with Idempotency-Key (%1) is still running. Try it again later.",
+        OURS,
+    )
+    INVALID_IDEMPOTENCY_KEY = Fault(
+        10038, "Invalid Idempotency-Key: use 1 to 255 printable ASCII characters.", OURS
+    )
+
     INVALID_EXTENSION_TYPE = Fault(
         61987,
         "Invalid extension type. Only SIP and Virtual extensions can be created in bulk.",
@@ -186,8 +217,13 @@ class SwitchvoxServerError(Exception):
 class ApiError(SwitchvoxServerError):
     """One or more API faults; the response carries them instead of a result."""
 
-    def __init__(self, fault: Fault, *values: object) -> None:
+    detail: str | None = None
+    """The precise cause, for the server log, the command line and the history; never part
+    of the answer, whose code and message stay the documented ones."""
+
+    def __init__(self, fault: Fault, *values: object, detail: str | None = None) -> None:
         self.errors: tuple[ErrorEntry, ...] = (ErrorEntry(fault.code, fault.format(*values)),)
+        self.detail = detail
         super().__init__(self.errors[0].message)
 
     @classmethod

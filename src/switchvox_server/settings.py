@@ -57,6 +57,7 @@ class Settings:
     profile: Profile = Profile.CLASSIC
     control_token: str | None = field(default=None, repr=False)
     journal_max_entries: int = DEFAULT_JOURNAL_MAX_ENTRIES
+    history: bool = True
 
     @property
     def max_upload_bytes(self) -> int:
@@ -101,6 +102,7 @@ class Settings:
             journal_max_entries=_integer(
                 env, "SWITCHVOX_JOURNAL_MAX_ENTRIES", DEFAULT_JOURNAL_MAX_ENTRIES
             ),
+            history=_boolean(env, "SWITCHVOX_HISTORY", True),
         )
         if not 1 <= settings.extension_min_length <= settings.extension_max_length:
             raise ConfigurationError(

@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import Enum
 from itertools import islice
 from types import MappingProxyType
 from typing import IO, TextIO
@@ -52,8 +53,29 @@ _DROP_DELIMITERS = str.maketrans("", "", "".join(_DELIMITERS))
 _LINE_ENDS = ("\r", "\n")
 
 
+# Excel's separator hint: a first line `sep=;` names the delimiter and is no part of the table.
+_SEPARATOR_HINT = "sep="
+
+
+class CsvProblem(Enum):
+    """Why a file is not a CSV this server can read: every one is fault 94772 to the API,
+    named precisely only where it cannot trip a client (the log, the CLI, the history)."""
+
+    BINARY = "not a text file but binary data"
+    ENCODING = "not valid text in its encoding"
+    NO_HEADER = "no header line"
+    MISSING_LABEL = "a required header label is missing"
+    DUPLICATE_LABELS = "duplicate header labels"
+    BROKEN_RECORD = "a record that cannot be read"
+
+
 class CsvFormatError(Exception):
-    """The file is not a CSV this server can read (the caller turns it into fault 94772)."""
+    """The file is not a CSV this server can read (the caller turns it into fault 94772);
+    `problem` says which cause, the message says what and where."""
+
+    def __init__(self, problem: CsvProblem, detail: str) -> None:
+        super().__init__(f"{problem.value}: {detail}")
+        self.problem = problem
 
 
 # Not frozen: frozen dataclasses set each field through object.__setattr__, a cost paid
@@ -64,6 +86,8 @@ class CsvRecord:
 
     row_number: int
     """Spreadsheet row: the header's record is row 1 if nothing precedes it; blanks count too."""
+    line: int
+    """The file line the record starts on (a quoted cell may hold line breaks)."""
     cells: dict[str, str]
     """Canonical column name -> cell text as written, for the header's known columns that this
     record reaches."""
@@ -80,16 +104,25 @@ class CsvTable:
         *,
         encoding: str,
         delimiter: str,
-        header_row: int,
-        header_width: int,
+        header: _Header,
         pairs: list[tuple[int, str]],
     ) -> None:
         self.encoding = encoding
         self.delimiter = delimiter
-        self.header_width = header_width
+        self.header_width = len(header.labels)
+        self.labels = tuple(header.labels)
+        """The header's labels as written."""
         self.columns: tuple[str, ...] = tuple(name for _, name in pairs)
+        self.ignored_labels = tuple(
+            label
+            for index, raw in enumerate(header.labels)
+            if (label := _clean_label(raw)) and index not in {i for i, _ in pairs}
+        )
+        """Non-empty labels that name no column: their cells are ignored."""
+        self.skipped_records = header.skipped_records
         self._source = source
-        self._header_row = header_row
+        self._header_row = header.row
+        self._header_end_line = header.end_line
         self._pairs = pairs
         self._reach = max(index for index, _ in pairs) + 1  # cells a record needs to fill all
 
@@ -102,20 +135,31 @@ class CsvTable:
         pairs, reach = self._pairs, self._reach
         with _decoded(self._source, self.encoding) as text:
             reader = csv.reader(text, delimiter=self.delimiter, strict=True)
+            records = islice(reader, self.skipped_records + self._header_row, None)
             row_number = self._header_row
+            last_line = self._header_end_line
             try:
-                for row_number, row in enumerate(
-                    islice(reader, self._header_row, None), self._header_row + 1
-                ):
+                for row_number, row in enumerate(records, self._header_row + 1):
+                    line, last_line = last_line + 1, reader.line_num
                     if _is_blank(row):
                         continue
                     if len(row) >= reach:
                         cells = {name: row[index] for index, name in pairs}
                     else:
                         cells = {name: row[index] for index, name in pairs if index < len(row)}
-                    yield CsvRecord(row_number, cells, len(row))
+                    yield CsvRecord(row_number, line, cells, len(row))
             except csv.Error as exc:
-                raise _broken(row_number + 1, exc) from exc
+                raise _broken(row_number + 1, last_line + 1, exc) from exc
+
+    def raw_records(self) -> Iterator[tuple[int, list[str]]]:
+        """Every record after the header, blank ones too, as (row number, cells as read)."""
+        with _decoded(self._source, self.encoding) as text:
+            reader = csv.reader(text, delimiter=self.delimiter, strict=True)
+            records = islice(reader, self.skipped_records + self._header_row, None)
+            try:
+                yield from enumerate(records, self._header_row + 1)
+            except csv.Error as exc:
+                raise _broken(0, reader.line_num, exc) from exc
 
 
 def open_csv(source: IO[bytes]) -> CsvTable:
@@ -127,17 +171,22 @@ def open_csv(source: IO[bytes]) -> CsvTable:
     """
     encoding = _detect_encoding(source)
     with _decoded(source, encoding) as text:
-        delimiter = _sniff_delimiter(text)
+        hinted = _separator_hint(text.readline(_CHUNK))
     with _decoded(source, encoding) as text:
-        header_row, labels = _read_header(text, delimiter)
+        delimiter = _sniff_delimiter(text) if hinted is None else hinted
+    with _decoded(source, encoding) as text:
+        header = _read_header(text, delimiter, skip=0 if hinted is None else 1)
     return CsvTable(
-        source,
-        encoding=encoding,
-        delimiter=delimiter,
-        header_row=header_row,
-        header_width=len(labels),
-        pairs=_map_header(labels),
+        source, encoding=encoding, delimiter=delimiter, header=header, pairs=_map_header(header)
     )
+
+
+def _separator_hint(first_line: str) -> str | None:
+    """The delimiter an Excel `sep=X` first line names, or None."""
+    line = first_line.lstrip("\ufeff").rstrip("\r\n")
+    if line[: len(_SEPARATOR_HINT)].lower() == _SEPARATOR_HINT and len(line) == 5:
+        return line[-1]
+    return None
 
 
 class _Borrowed(io.BufferedIOBase):
@@ -191,7 +240,10 @@ def _detect_encoding(source: IO[bytes]) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
     elif b"\x00" in _first_line(head[:_BINARY_PROBE]):
-        raise CsvFormatError("the file is binary, not text")
+        raise CsvFormatError(
+            CsvProblem.BINARY,
+            "line 1 holds a NUL byte (an image, an archive, or UTF-16 without a byte order mark)",
+        )
     elif head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     else:
@@ -206,7 +258,9 @@ def _detect_encoding(source: IO[bytes]) -> str:
     except UnicodeDecodeError as exc:
         if encoding == "utf-8":
             return "cp1252"  # no BOM and not UTF-8: the usual Windows spreadsheet export
-        raise CsvFormatError(f"the file has a byte order mark but is not valid {encoding}") from exc
+        raise CsvFormatError(
+            CsvProblem.ENCODING, f"the file has a byte order mark but is not valid {encoding}"
+        ) from exc
     return encoding
 
 
@@ -235,35 +289,60 @@ def _sniff_delimiter(text: TextIO) -> str:
     return winners[0] if content and most and len(winners) == 1 else ","
 
 
-def _read_header(text: TextIO, delimiter: str) -> tuple[int, list[str]]:
-    """Return the first non-blank record and its row number."""
-    row_number = 0
+@dataclass(frozen=True, slots=True)
+class _Header:
+    labels: list[str]
+    row: int
+    """The header's spreadsheet row (records before it, blank ones, count)."""
+    line: int
+    """The file line it starts on."""
+    end_line: int
+    skipped_records: int
+    """Records before the table (Excel's `sep=` line), not counted as rows."""
+
+
+def _read_header(text: TextIO, delimiter: str, skip: int) -> _Header:
+    """The first non-blank record after the `skip` first ones, and where it is."""
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    row_number = last_line = 0
     try:
-        for row_number, row in enumerate(csv.reader(text, delimiter=delimiter, strict=True), 1):
+        for row_number, row in enumerate(islice(reader, skip, None), 1):
+            line, last_line = last_line + 1, reader.line_num
             if not _is_blank(row):
-                return row_number, row
+                return _Header(row, row_number, line, last_line, skip)
     except csv.Error as exc:
-        raise _broken(row_number + 1, exc) from exc
-    raise CsvFormatError("the file has no header line")
+        raise _broken(row_number + 1, last_line + 1, exc) from exc
+    raise CsvFormatError(CsvProblem.NO_HEADER, "the file holds no line with any text")
 
 
-def _map_header(labels: list[str]) -> list[tuple[int, str]]:
+def _clean_label(raw: str) -> str:
+    return raw.replace("\ufeff", "").strip()
+
+
+def _map_header(header: _Header) -> list[tuple[int, str]]:
     """Return (cell index, canonical name) for the known labels, in COLUMNS order."""
     seen: dict[str, str] = {}  # canonical name -> label as written
     pairs: list[tuple[int, str]] = []
-    for index, raw in enumerate(labels):
-        label = raw.replace("\ufeff", "").strip()
+    for index, raw in enumerate(header.labels):
+        label = _clean_label(raw)
         name = HEADER_ALIASES.get(label.lower())
         if name is None:
             continue
         if name in seen:
             raise CsvFormatError(
-                f"the header labels {seen[name]!r} and {label!r} both name the {name} column"
+                CsvProblem.DUPLICATE_LABELS,
+                f"line {header.line}: the header labels {seen[name]!r} and {label!r} both name"
+                f" the {name} column",
             )
         seen[name] = label
         pairs.append((index, name))
     if "ext" not in seen:
-        raise CsvFormatError("the header has no 'ext' label")
+        found = ", ".join(repr(_clean_label(raw)) for raw in header.labels[:20])
+        raise CsvFormatError(
+            CsvProblem.MISSING_LABEL,
+            f"line {header.line}: the header has no 'ext' label (it has {found}; the accepted"
+            f" labels are {', '.join(HEADER_ALIASES)})",
+        )
     return sorted(pairs, key=lambda pair: COLUMNS.index(pair[1]))
 
 
@@ -272,5 +351,7 @@ def _is_blank(row: list[str]) -> bool:
     return not "".join(row).strip()
 
 
-def _broken(row_number: int, exc: csv.Error) -> CsvFormatError:
-    return CsvFormatError(f"row {row_number}: {exc}")
+def _broken(row_number: int, line: int, exc: csv.Error) -> CsvFormatError:
+    return CsvFormatError(
+        CsvProblem.BROKEN_RECORD, f"row {row_number}: {exc}, in the record from line {line}"
+    )

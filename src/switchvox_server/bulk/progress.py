@@ -35,6 +35,8 @@ class Progress:
     position: int = 0
     lines: int = 0
     started: float = 0.0
+    rows: int | None = None
+    """Rows checked so far, when the pipeline tells (then the bar counts rows, not lines)."""
 
     @property
     def fraction(self) -> float:
@@ -63,8 +65,10 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
         *,
         refresh_seconds: float = REFRESH_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        phase: str = "importing",
     ) -> None:
         super().__init__()
+        self._phase = phase
         self._source = source
         self._callback = callback
         self._refresh = refresh_seconds
@@ -128,9 +132,11 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
     def _restart(self) -> None:
         progress = self.progress
         if self._reached_end:
-            # The first whole pass (the encoding check) is over; the rest is the import.
-            progress.phase = "importing"
+            # The first whole pass (the encoding check) is over; the rest is the import (or,
+            # for a report that changes nothing, still checking).
+            progress.phase = self._phase
         progress.lines = 0
+        progress.rows = None
         progress.started = self._clock()
 
 
@@ -190,14 +196,26 @@ class TerminalBar:
         if not self.drawn and (final or now < self._show_from):
             return
         elapsed = now - progress.started
-        rate = progress.lines / elapsed if elapsed > 0 else 0.0
-        line = (
-            f"{progress.phase} {progress.fraction:4.0%}"
-            f"  {progress.lines:,} lines  {rate:,.0f} lines/s"
+        unit, count = (
+            ("lines", progress.lines) if progress.rows is None else ("rows", progress.rows)
         )
+        rate = count / elapsed if elapsed > 0 else 0.0
+        fraction = progress.fraction
+        timing = _clock_time(elapsed)
+        if not final and 0 < fraction < 1:
+            # The pass has gone at an even pace so far; that is the estimate.
+            timing += f", about {_clock_time(elapsed * (1 - fraction) / fraction)} left"
+        line = f"{progress.phase} {fraction:4.0%}  {count:,} {unit}  {rate:,.0f} {unit}/s  {timing}"
         # Pad over the previous, longer text instead of relying on terminal escapes.
         padded = line.ljust(self._width)
         self._width = len(line)
         self._stream.write("\r" + padded + ("\n" if final else ""))
         self._stream.flush()
         self.drawn = True
+
+
+def _clock_time(seconds: float) -> str:
+    """Seconds as m:ss (or h:mm:ss)."""
+    minutes, second = divmod(round(seconds), 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}:{minute:02}:{second:02}" if hours else f"{minute}:{second:02}"

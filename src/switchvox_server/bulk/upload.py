@@ -27,6 +27,9 @@ from switchvox_server.bulk.rules import (
     template_base,
 )
 from switchvox_server.faults import FAULTS, ApiError
+from switchvox_server.history.diagnostics import header_notes
+from switchvox_server.history.plans import PlanFingerprint
+from switchvox_server.history.recorder import UploadRecorder
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
 from switchvox_server.store.models import ExtensionType, VoicemailPinRule
@@ -80,19 +83,27 @@ def bulk_upload(
     policy: RowPolicy,
     limit: ExtensionLimit | None,
     writer: BatchWriter | None,
+    recorder: UploadRecorder | None = None,
+    notes: list[str] | None = None,
+    fingerprint: PlanFingerprint | None = None,
 ) -> BulkReport:
     """Run the upload and return its report; raise ApiError on a method fault.
 
-    Lookups run on `session`; batches are stored through `writer` (none for report_only).
-    The caller commits, or rolls back when this raises."""
+    Lookups run on `session`; batches are stored through `writer` (none for report_only),
+    and every row is told to `recorder`, if any (docs/history.md). `notes` is given what the
+    header deserves to be told about (ignored labels, labels new extensions need), and
+    `fingerprint` every lookup the report depends on (history.plans). The caller commits,
+    or rolls back when this raises."""
     try:
         table = open_csv(source)
-    except CsvFormatError:
-        raise ApiError(FAULTS.CSV_FORMAT) from None
+    except CsvFormatError as error:
+        raise ApiError(FAULTS.CSV_FORMAT, detail=str(error)) from None
+    if notes is not None:
+        notes.extend(header_notes(table, options.extension_type))
     report = BulkReport(int(options.dupe_process), options.extension_type)
     try:
         stored_before = queries.count_extensions(session) if limit is not None else 0
-        _Planner(session, writer, table, options, policy, report).run()
+        _Planner(session, writer, table, options, policy, report, recorder, fingerprint).run()
         if report.total == 0:
             raise ApiError(FAULTS.CSV_EMPTY)
         created = report.count(Section.CREATED)
@@ -144,6 +155,8 @@ class _Planner:
         options: UploadOptions,
         policy: RowPolicy,
         report: BulkReport,
+        recorder: UploadRecorder | None,
+        fingerprint: PlanFingerprint | None,
     ) -> None:
         self.session = session
         self.writer = writer
@@ -151,15 +164,22 @@ class _Planner:
         self.options = options
         self.policy = policy
         self.report = report
+        self.recorder = recorder
+        self.fingerprint = fingerprint
         self.base = template_base(options.template)
         self.pin_rule = VoicemailPinRule(options.template["voicemail_pin_rule"])
         self.first_rows = FirstRows(policy.extension_min_length, policy.extension_max_length)
         self.first_row_of_mac: dict[str, int] = {}
         # Only an update merges the row into what is stored; skip and replace need only to
-        # know which extensions exist (and, to replace, their account ids).
+        # know which extensions exist (and, to replace, their account ids), unless the
+        # history keeps what a replace overwrites, or a plan depends on the whole stored
+        # state of the extensions the file names.
+        keeps_states = recorder is not None and recorder.writes
         self.lookup_columns = (
             queries.STORED_COLUMNS
             if options.dupe_process is DupeProcess.UPDATE
+            or fingerprint is not None
+            or (keeps_states and options.dupe_process is DupeProcess.REPLACE)
             else queries.IDENTITY_COLUMNS
         )
 
@@ -167,8 +187,8 @@ class _Planner:
         try:
             for batch in _batches(self.table.records(), BATCH_SIZE):
                 self._process(batch)
-        except CsvFormatError:
-            raise ApiError(FAULTS.CSV_FORMAT) from None
+        except CsvFormatError as error:
+            raise ApiError(FAULTS.CSV_FORMAT, detail=str(error)) from None
 
     def _process(self, batch: list[CsvRecord]) -> None:
         # Only well-formed numbers can exist; anything else (a NUL, say) never reaches SQL.
@@ -184,12 +204,16 @@ class _Planner:
             if (mac := normalise_mac(record.cells.get("digium_phone_mac_address", "")))
         }
         mac_owners = queries.owners_of_macs(self.session, macs)
+        if self.fingerprint is not None:
+            self.fingerprint.batch(existing, mac_owners)
         inserts: list[dict[str, Any]] = []
         rewrites: list[dict[str, Any]] = []
         for record in batch:
             self._plan(record, existing, mac_owners, inserts, rewrites)
         if self.writer is not None:
             self.writer.write(inserts, rewrites)
+        if self.recorder is not None:
+            self.recorder.batch_done()
 
     def _plan(
         self,
@@ -208,7 +232,7 @@ class _Planner:
             errors.append(problem)
         elif (first := self.first_rows.first(number, record.row_number)) != record.row_number:
             errors.append(RowMessage.EXTENSION_REPEATED.format(number, first))
-            self._fail(cells, errors)
+            self._fail(record, errors)
             return
 
         # A ragged row of an existing extension is still that extension's row: skip leaves
@@ -216,7 +240,7 @@ class _Planner:
         stored = existing.get(number) if problem is None else None
         dupe_process = self.options.dupe_process
         if stored is not None and dupe_process is DupeProcess.SKIP:
-            self._report(Section.SKIPPED, cells)
+            self._report(Section.SKIPPED, record)
             return
         if stored is not None and dupe_process is DupeProcess.UPDATE:
             base: Mapping[str, Any] = stored
@@ -231,7 +255,7 @@ class _Planner:
         values = evaluation.values
         self._check_mac(record, number, values.get("mac_address"), mac_owners, errors)
         if errors:
-            self._fail(cells, errors)
+            self._fail(record, errors)
             return
         if stored is None:
             inserts.append(values)
@@ -242,6 +266,8 @@ class _Planner:
             rewrites.append(values)
             section = Section.REPLACED if dupe_process is DupeProcess.REPLACE else Section.UPDATED
         self.report.add(section, number, values["first_name"], values["last_name"], values["email"])
+        if self.recorder is not None:
+            self.recorder.row(record, section, (), stored, values)
 
     def _check_mac(
         self,
@@ -259,12 +285,14 @@ class _Planner:
         elif (owner := mac_owners.get(mac)) is not None and owner != number:
             errors.append(RowMessage.MAC_ADDRESS_IN_USE.format(mac, owner))
 
-    def _fail(self, cells: Mapping[str, str], errors: list[str]) -> None:
-        self._report(Section.CREATE_FAILED, cells, tuple(errors))
+    def _fail(self, record: CsvRecord, errors: list[str]) -> None:
+        self._report(Section.CREATE_FAILED, record, tuple(errors))
 
-    def _report(
-        self, section: Section, cells: Mapping[str, str], errors: tuple[str, ...] = ()
-    ) -> None:
+    def _report(self, section: Section, record: CsvRecord, errors: tuple[str, ...] = ()) -> None:
+        """Report a row with its cells as written (a failed or skipped row)."""
+        if self.recorder is not None:
+            self.recorder.row(record, section, errors, None)
+        cells = record.cells
         self.report.add(
             section,
             cells.get("ext", ""),

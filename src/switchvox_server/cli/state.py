@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from switchvox_server.cli.common import CommandError, prepared_database
+from switchvox_server.cli.common import CommandError, prepared_database, say
 from switchvox_server.settings import Settings
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def _restore(arguments: argparse.Namespace, settings: Settings) -> int:
             restore_store(database, document)
         except ControlError as error:
             raise CommandError(f"{path}: {error}") from None
-    print(f"Restored the store from {path}.")
+    say(f"Restored the store from {path}.")
     return 0
 
 
@@ -77,5 +77,5 @@ def _reset(arguments: argparse.Namespace, settings: Settings) -> int:
 
     with prepared_database(settings) as (database, secret_key):
         reset_store(database, secret_key, settings)
-    print("The store is back to its start.")
+    say("The store is back to its start.")
     return 0

@@ -1,8 +1,10 @@
-"""`templates list`, `templates show` and `templates add`: the defaults new extensions take."""
+"""`templates list|show|add|edit|remove`: the defaults new extensions take. Changes are
+recorded in the import history."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +47,21 @@ def add_parser(commands: Commands) -> None:
     show.set_defaults(run=_show)
     add = actions.add_parser("add", help="create a template and print its id")
     add.add_argument("name", metavar="NAME", help="a name no other template has")
+    _setting_options(add)
+    add.set_defaults(run=_add)
+    edit = actions.add_parser(
+        "edit", help="change a template's name or settings (extensions made keep theirs)"
+    )
+    edit.add_argument("id", type=int, metavar="ID")
+    edit.add_argument("--name", help="a new name no other template has")
+    _setting_options(edit)
+    edit.set_defaults(run=_edit)
+    remove = actions.add_parser("remove", help="remove a template no extension was made from")
+    remove.add_argument("id", type=int, metavar="ID")
+    remove.set_defaults(run=_remove)
+
+
+def _setting_options(add: argparse.ArgumentParser) -> None:
     add.add_argument("--title", help="the title new extensions take (default: empty)")
     add.add_argument("--location", help="the location new extensions take (default: empty)")
     add.add_argument("--lang-locale", metavar="X", help="the language (default: en_us)")
@@ -69,7 +86,6 @@ def add_parser(commands: Commands) -> None:
         help="the PIN of a row without one: the extension number (default), required in"
         " the row, or none",
     )
-    add.set_defaults(run=_add)
 
 
 def _list(arguments: argparse.Namespace, settings: Settings) -> int:
@@ -102,16 +118,24 @@ def _show(arguments: argparse.Namespace, settings: Settings) -> int:
 
 
 def _add(arguments: argparse.Namespace, settings: Settings) -> int:
+    from switchvox_server.cli.imports import command_line_source
+    from switchvox_server.history.changes import record_change
+    from switchvox_server.history.recorder import ImportKind
     from switchvox_server.store.templates import add_template, template_id_by_name
 
     name: str = arguments.name
     _check_name(name)
     values = _settings(arguments)
     try:
-        with prepared_database(settings) as (database, _), database.sessions.begin() as session:
+        with (
+            prepared_database(settings) as (database, _),
+            database.exclusive_sessions.begin() as session,
+        ):
             if template_id_by_name(session, name) is not None:
                 raise CommandError(f"a template named {name!r} already exists")
             new_id = add_template(session, name, values)
+            record = {"action": "add", "template_id": new_id, "name": name, "settings": values}
+            record_change(session, command_line_source(), ImportKind.TEMPLATE, record)
     except IntegrityError:
         # Another process added the same name between our check and our commit.
         raise CommandError(f"a template named {name!r} already exists") from None
@@ -119,13 +143,82 @@ def _add(arguments: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _settings(arguments: argparse.Namespace) -> dict[str, Any]:
-    """The settings given on the command line, checked as an upload would check them."""
+def _edit(arguments: argparse.Namespace, settings: Settings) -> int:
+    from switchvox_server.cli.imports import command_line_source
+    from switchvox_server.history.changes import record_change
+    from switchvox_server.history.recorder import ImportKind
+    from switchvox_server.store.queries import template_by_id
+    from switchvox_server.store.templates import template_id_by_name, update_template
+
+    template_id: int = arguments.id
+    try:
+        with (
+            prepared_database(settings) as (database, _),
+            database.exclusive_sessions.begin() as session,
+        ):
+            template = template_by_id(session, template_id)
+            if template is None:
+                raise CommandError(f"no template with the id {template_id}")
+            values = _settings(arguments, template)
+            if arguments.name is not None:
+                _check_name(arguments.name)
+                holder = template_id_by_name(session, arguments.name)
+                if holder not in (None, template_id):
+                    raise CommandError(f"a template named {arguments.name!r} already exists")
+                values["name"] = arguments.name
+            if not values:
+                raise CommandError("nothing to change: give --name or a setting")
+            update_template(session, template_id, values)
+            before = {name: template[name] for name in values}
+            record = {"action": "edit", "template_id": template_id, "before": before}
+            import_id = record_change(
+                session, command_line_source(), ImportKind.TEMPLATE, record | {"after": values}
+            )
+    except IntegrityError:
+        raise CommandError(f"a template named {arguments.name!r} already exists") from None
+    print(f"Changed template {template_id} (recorded as import {import_id}).")
+    return 0
+
+
+def _remove(arguments: argparse.Namespace, settings: Settings) -> int:
+    from switchvox_server.cli.imports import command_line_source
+    from switchvox_server.history.changes import record_change
+    from switchvox_server.history.recorder import ImportKind
+    from switchvox_server.store.queries import template_by_id
+    from switchvox_server.store.templates import remove_template, template_in_use
+
+    template_id: int = arguments.id
+    with (
+        prepared_database(settings) as (database, _),
+        database.exclusive_sessions.begin() as session,
+    ):
+        template = template_by_id(session, template_id)
+        if template is None:
+            raise CommandError(f"no template with the id {template_id}")
+        users = template_in_use(session, template_id)
+        if users:
+            raise CommandError(
+                f"template {template_id} is in use by {users} extension"
+                f"{'' if users == 1 else 's'}: it cannot be removed"
+            )
+        remove_template(session, template_id)
+        record = {"action": "remove", "template_id": template_id, "before": template}
+        import_id = record_change(session, command_line_source(), ImportKind.TEMPLATE, record)
+    print(f"Removed template {template_id} (recorded as import {import_id}).")
+    return 0
+
+
+def _settings(
+    arguments: argparse.Namespace, current: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The settings given on the command line, checked as an upload would check them
+    (against the template's `current` settings when it is changed)."""
     from switchvox_server.bulk.rules import CONTROL_CHARACTER, usable_template
     from switchvox_server.store.templates import TEXT_LIMITS, default_settings
 
     given = {name: value for name in _OPTIONS if (value := getattr(arguments, name)) is not None}
-    defaults = default_settings() | {"id": 0, "name": arguments.name}
+    defaults = dict(current) if current is not None else default_settings()
+    defaults |= {"id": 0, "name": arguments.name or ""}
     if not usable_template(defaults | given):
         # The defaults are usable, so trying each setting alone names the one at fault.
         for name, value in given.items():

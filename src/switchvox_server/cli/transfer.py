@@ -30,10 +30,15 @@ if TYPE_CHECKING:
 
     from switchvox_server.bulk.report import BulkReport
     from switchvox_server.cli.common import Commands
+    from switchvox_server.history.recorder import Recording
     from switchvox_server.methods.bulk_upload import UploadParameters
 
 # `import` exit status when the upload ran but some of its rows failed.
 ROWS_FAILED = 3
+# From this many failed rows on, rows with the same messages are shown as one group.
+GROUP_FAILURES_FROM = 20
+# Rows a group names before it counts the rest.
+GROUP_NAMES = 5
 _DUPE_PROCESSES = ("skip", "replace", "update")  # dupe_process 1, 2, 3
 # What an output path may be instead of a regular file, for the message that refuses it.
 _NOT_REGULAR: tuple[tuple[Callable[[int], bool], str], ...] = (
@@ -71,9 +76,9 @@ def add_parser(commands: Commands) -> None:
     command.add_argument(
         "--type",
         dest="extension_type",
-        required=True,
+        default=ExtensionType.SIP.value,
         choices=[kind.value for kind in ExtensionType],
-        help="the type of the extensions the file creates",
+        help="the type of the extensions the file creates (default: sip)",
     )
     command.add_argument(
         "--dupe",
@@ -83,7 +88,10 @@ def add_parser(commands: Commands) -> None:
         " or update the fields its non-empty cells give",
     )
     command.add_argument(
-        "--template", required=True, metavar="ID", help="the id of the template new rows take"
+        "--template",
+        default="1",
+        metavar="ID",
+        help="the id of the template new rows take (default: 1)",
     )
     command.add_argument(
         "--report-only", action="store_true", help="report what would happen; change nothing"
@@ -95,15 +103,29 @@ def add_parser(commands: Commands) -> None:
         help="text: a summary and one line per failed row (default); xml, json: the API's"
         " response envelope",
     )
+    command.add_argument(
+        "--plan",
+        metavar="TOKEN",
+        help="apply only if nothing changed since the --report-only run that printed TOKEN",
+    )
+    command.add_argument(
+        "--annotated",
+        type=Path,
+        metavar="OUT",
+        help="also write the file with a result and an errors column to OUT (with"
+        " --report-only too): fix the failed rows there and import it again",
+    )
     command.set_defaults(run=_import)
 
     command = commands.add_parser(
         "export",
-        help="write the stored extensions as a bulk upload CSV",
-        description="Write the stored extensions as a bulk upload CSV (UTF-8 with a byte"
-        " order mark, CRLF), by number. The password columns are empty: imported with"
-        " --dupe update, the file keeps every stored secret. Cells a spreadsheet would run"
-        " as formulas start with a quote, which the import removes.",
+        help="write the stored extensions as an edit-and-update CSV (not a backup)",
+        description="Write the stored extensions as an edit-and-update file: a bulk upload"
+        " CSV (UTF-8 with a byte order mark, CRLF), by number, to change and import with"
+        " --dupe update. It holds no secret, by design: the password columns are empty, and"
+        " the update keeps every stored secret. It is no backup: the state dump"
+        " (switchvox-server state dump) is what restores a system. Cells a spreadsheet would"
+        " run as formulas start with a quote, which the import removes.",
     )
     command.add_argument(
         "--type",
@@ -129,6 +151,8 @@ def add_parser(commands: Commands) -> None:
 def _import(arguments: argparse.Namespace, settings: Settings) -> int:
     from switchvox_server.bulk.report import Section
     from switchvox_server.bulk.upload import DupeProcess
+    from switchvox_server.cli.imports import command_line_source
+    from switchvox_server.history.recorder import FileDigest, Recording
     from switchvox_server.methods.bulk_upload import UploadParameters, run_bulk_upload
 
     parameters = UploadParameters(
@@ -136,20 +160,47 @@ def _import(arguments: argparse.Namespace, settings: Settings) -> int:
         dupe_process=DupeProcess(_DUPE_PROCESSES.index(arguments.dupe) + 1),
         template_id=arguments.template.strip(),
         report_only=arguments.report_only,
+        plan=arguments.plan,
     )
+    recording = Recording(command_line_source(arguments.file))
     with _upload_file(arguments.file) as source:
+        # Read here, so that the progress bar shows the passes of the upload only.
+        recording.digest = FileDigest.of(source)
+        phase = "checking" if parameters.report_only else "importing"
         try:
-            with prepared_database(settings) as (database, secret_key), _progress(source) as upload:
-                report = run_bulk_upload(database, settings, secret_key, upload, parameters)
+            with (
+                prepared_database(settings) as (database, secret_key),
+                _progress(source, phase, recording) as upload,
+            ):
+                report = run_bulk_upload(
+                    database, settings, secret_key, upload, parameters, recording=recording
+                )
         except ApiError as error:
             return _import_fault(error, arguments.format)
+        if arguments.annotated is not None:
+            _write_annotated_copy(source, recording, arguments.annotated)
+    for note in recording.notes:
+        print(f"note: {note}", file=sys.stderr)
     with closing(report):
         if arguments.format == "text":
-            _print_report(report, parameters)
+            _print_report(report, parameters, recording)
         else:
             _write_envelope(arguments.format, report)
         failed = report.count(Section.CREATE_FAILED)
     return ROWS_FAILED if failed else 0
+
+
+def _write_annotated_copy(source: IO[bytes], recording: Recording, path: Path) -> None:
+    from switchvox_server.history.annotate import write_annotated
+    from switchvox_server.history.records import read_blob
+
+    if recording.rows is None:
+        raise CommandError("--annotated needs the import history (SWITCHVOX_HISTORY)")
+    try:
+        with path.open("wb") as out:
+            write_annotated(source, read_blob(recording.rows), out)
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror}") from None
 
 
 @contextmanager
@@ -180,8 +231,9 @@ def _upload_file(name: str) -> Iterator[IO[bytes]]:
 
 
 @contextmanager
-def _progress(source: IO[bytes]) -> Iterator[IO[bytes]]:
-    """`source`, wrapped to draw a progress bar on stderr when stderr is a terminal."""
+def _progress(source: IO[bytes], phase: str, recording: Recording) -> Iterator[IO[bytes]]:
+    """`source`, wrapped to draw a progress bar on stderr when stderr is a terminal; the
+    bar counts the rows checked, as the history's recorder tells them."""
     if not sys.stderr.isatty():
         yield source
         return
@@ -189,7 +241,12 @@ def _progress(source: IO[bytes]) -> Iterator[IO[bytes]]:
 
     size = source.seek(0, os.SEEK_END)
     source.seek(0)
-    reader = ProgressReader(source, size, TerminalBar(sys.stderr))
+    reader = ProgressReader(source, size, TerminalBar(sys.stderr), phase=phase)
+
+    def rows_checked(rows: int) -> None:
+        reader.progress.rows = rows
+
+    recording.rows_checked = rows_checked
     try:
         yield reader
     finally:
@@ -201,7 +258,10 @@ def _import_fault(error: ApiError, output_format: str) -> int:
     if output_format != "text":
         # A script reading the envelope gets the API's fault response, as it would by HTTP.
         _write_envelope(output_format, None, error)
-    return fail("; ".join(f"{entry.code} {entry.message}" for entry in error.errors))
+    status = fail("; ".join(f"{entry.code} {entry.message}" for entry in error.errors))
+    if error.detail is not None:
+        print(f"cause: {error.detail}", file=sys.stderr)
+    return status
 
 
 def _write_envelope(
@@ -221,14 +281,11 @@ def _write_envelope(
         out.write(b"\n")  # the envelope, byte for byte, then the end of the line
 
 
-def _print_report(report: BulkReport, parameters: UploadParameters) -> None:
+def _print_report(report: BulkReport, parameters: UploadParameters, recording: Recording) -> None:
     from switchvox_server.bulk.report import Section
 
-    # The report never holds a password; the extension cell is shown as written, escaped
-    # when it would not print plainly (it may be anything in a failed row).
-    for number, _first, _last, _email, errors in report.sections[Section.CREATE_FAILED].rows():
-        # Each message is a full sentence, so they read well side by side.
-        say(f"extension {_shown(number)}: {' '.join(errors)}")
+    for line in failure_lines(_failures(report, recording)):
+        say(line)
     dupe = _DUPE_PROCESSES[parameters.dupe_process - 1]
     say(
         f"{report.extension_type.display} upload, dupe process {int(parameters.dupe_process)}"
@@ -236,8 +293,52 @@ def _print_report(report: BulkReport, parameters: UploadParameters) -> None:
     )
     for section in Section:
         say(f"  {section.value:<15}{report.count(section)}")
+        if section is Section.UPDATED and recording.unchanged:
+            say(f"    {'unchanged':<13}{recording.unchanged}")
+    if recording.import_id is not None:
+        kind = "evaluation" if parameters.report_only else "import"
+        say(f"Recorded as {kind} {recording.import_id} (switchvox-server imports show ID).")
     if parameters.report_only:
         say("Report only: nothing was changed.")
+        if recording.plan_token is not None:
+            say(f"Plan: {recording.plan_token} (apply it with --plan)")
+
+
+def _failures(report: BulkReport, recording: Recording) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """(where, errors) of each failed row: by file line and extension when the history
+    recorded the lines, else by extension."""
+    from switchvox_server.bulk.report import Section
+    from switchvox_server.history.records import read_blob
+
+    failed = Section.CREATE_FAILED.value
+    if recording.rows is not None:
+        for _row, line, section, number, errors in read_blob(recording.rows):
+            if section == failed:
+                yield f"line {line}, extension {_shown(number)}", errors
+        return
+    for number, _first, _last, _email, errors in report.sections[Section.CREATE_FAILED].rows():
+        yield f"extension {_shown(number)}", errors
+
+
+def failure_lines(failures: Iterator[tuple[str, tuple[str, ...]]]) -> Iterator[str]:
+    """One line per failed row; when there are many, one line per distinct set of
+    messages with how many rows have it and the first of them."""
+    # The report never holds a password; the extension cell is shown as written, escaped
+    # when it would not print plainly (it may be anything in a failed row).
+    rows = list(failures)
+    if len(rows) < GROUP_FAILURES_FROM:
+        # Each message is a full sentence, so they read well side by side.
+        yield from (f"{where}: {' '.join(errors)}" for where, errors in rows)
+        return
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for where, errors in rows:
+        groups.setdefault(errors, []).append(where)
+    for errors, places in sorted(groups.items(), key=lambda group: -len(group[1])):
+        shown = "; ".join(places[:GROUP_NAMES])
+        more = len(places) - GROUP_NAMES
+        rest = f"; and {more} more" if more > 0 else ""
+        count = f"{len(places)} row{'' if len(places) == 1 else 's'}"
+        yield f"{count}: {' '.join(errors)} ({shown}{rest})"
 
 
 def _shown(cell: str) -> str:

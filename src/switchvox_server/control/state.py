@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from switchvox_server.bulk.rules import CONTROL_CHARACTER
 from switchvox_server.control.errors import ControlError
-from switchvox_server.store import control_tables
+from switchvox_server.store import control_tables, history, retries
 from switchvox_server.store.models import (
     AccessLevel,
     AdminAccount,
@@ -73,6 +73,9 @@ def restore(session: Session, document: object) -> None:
     """Replace the store with a state document; a ControlError says what is wrong with it,
     and nothing is changed then (the caller's transaction rolls back)."""
     sections = _checked(document)
+    # The import history and stored retry answers describe the store being replaced.
+    history.forget_all(session)
+    retries.forget_all(session)
     for _name, table in reversed(SECTIONS):
         session.execute(delete(table))
     try:

@@ -19,11 +19,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from switchvox_server import profiles
 from switchvox_server.control import hooks as control_hooks
 from switchvox_server.faults import FAULTS, ApiError, BodyTooLarge, ErrorEntry, IntakeError, echo
+from switchvox_server.http import retries
 from switchvox_server.http.auth import Authenticator, Verdict
 from switchvox_server.http.failures import fault_for
 from switchvox_server.http.intake import take_in
 from switchvox_server.http.signin import Caller
-from switchvox_server.methods.registry import MethodContext, Principal, registry
+from switchvox_server.methods.registry import Access, Method, MethodContext, registry
 from switchvox_server.profiles import Profile
 from switchvox_server.protocol import json_envelope, xml_envelope
 from switchvox_server.protocol.request import ApiRequest, ParameterValue
@@ -99,15 +100,14 @@ async def _serve(request: Request, envelope: Envelope, entry: dict[str, object])
     if request.method == "GET":
         # A person who types the URL into a browser: a GET carries no envelope.
         return _faults(envelope, "", ApiError(FAULTS.EMPTY_REQUEST), entry)
-    return await _answer(request, envelope, caller.principal, entry, caller.account)
+    return await _answer(request, envelope, caller, entry)
 
 
 async def _answer(
     request: Request,
     envelope: Envelope,
-    principal: Principal,
+    caller: Caller,
     entry: dict[str, object],
-    caller: str,
 ) -> Response:
     state = request.app.state
     try:
@@ -128,7 +128,7 @@ async def _answer(
         # requests are served meanwhile.
         method, parameters = await run_in_threadpool(envelope.parse, intake.envelope)
         entry["method"] = echo(method)  # an unknown name can be 1 MiB long
-        handler = registry.resolve(method, principal)
+        handler = registry.resolve(method, caller.principal)
         api_request = ApiRequest(method, parameters, intake.upload, intake.upload_problem)
         control = await control_hooks.before_dispatch(request, api_request, intake.upload_name)
         if control.answer is not None:
@@ -143,8 +143,19 @@ async def _answer(
             cleanup,
             entry,
             state.writers,
-            caller=caller,
+            caller=caller.account,
+            address=caller.address,
         )
+        key = request.headers.get(retries.HEADER)
+        if key is not None and handler.access is Access.ADMIN_WRITE:
+            rendered = await run_in_threadpool(
+                _answer_once, key, request.url.path, envelope, handler, api_request, context
+            )
+            cleanup.close()
+            entry["outcome"] = "result"
+            return Response(
+                rendered.body, media_type=rendered.content_type, headers=dict(rendered.headers)
+            )
         result = await run_in_threadpool(handler.handler, api_request, context)
     except ApiError as error:
         cleanup.close()
@@ -156,8 +167,30 @@ async def _answer(
     return StreamingResponse(
         envelope.render(method, result, ()),
         media_type=envelope.content_type,
+        headers=context.response_headers,
         background=BackgroundTask(cleanup.close),
     )
+
+
+def _answer_once(
+    key: str,
+    path: str,
+    envelope: Envelope,
+    handler: Method,
+    request: ApiRequest,
+    context: MethodContext,
+) -> retries.Rendered:
+    """A request with an Idempotency-Key, rendered whole so that a retry gets its bytes."""
+
+    def run() -> retries.Rendered:
+        result = handler.handler(request, context)
+        body = b"".join(envelope.render(request.method, result, ()))
+        return retries.Rendered(body, envelope.content_type, context.response_headers)
+
+    digest = retries.request_digest(
+        context.caller, path, request.method, request.parameters, request.upload
+    )
+    return retries.answer_once(context.database, key, digest, run)
 
 
 def _faults(envelope: Envelope, method: str, error: ApiError, entry: dict[str, object]) -> Response:

@@ -120,10 +120,12 @@ class SlowPasswordChecks:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who signed in: what the account may do, and the name it signed in with."""
+    """Who signed in: what the account may do, the name it signed in with, and the client
+    address it called from (behind trusted proxies, the one they name)."""
 
     principal: Principal
     account: str
+    address: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +171,7 @@ class SignIn:
             if attempt.account is not None:
                 self.throttle.succeeded(client, attempt.account)
             self.known.remember(authorization)
-            return Caller(outcome, attempt.account or "")
+            return Caller(outcome, attempt.account or "", client)
         if outcome is Verdict.REJECTED:
             await asyncio.sleep(self.throttle.failed(client, attempt.account))
         return outcome

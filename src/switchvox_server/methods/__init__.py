@@ -10,6 +10,7 @@ METHOD_MODULES = (
     "switchvox_server.methods.users",
     "switchvox_server.methods.extension_settings",
     "switchvox_server.methods.call",
+    "switchvox_server.methods.imports",
 )
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,14 @@ from switchvox_server.bulk.upload import (
     bulk_upload,
 )
 from switchvox_server.faults import FAULTS, ApiError, Fault
+from switchvox_server.history import plans
+from switchvox_server.history.recorder import (
+    FileDigest,
+    ImportKind,
+    ImportSource,
+    Recording,
+    UploadRecorder,
+)
 from switchvox_server.methods.registry import Access, MethodContext, registry
 from switchvox_server.protocol.request import ApiRequest
 from switchvox_server.protocol.tree import Element
@@ -27,6 +35,7 @@ from switchvox_server.protocol.values import ascii_integer
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
 from switchvox_server.store.database import Database, shared_between_processes
+from switchvox_server.store.history import insert_import, next_import_id
 from switchvox_server.store.models import ExtensionType
 from switchvox_server.store.writer import (
     BatchWriter,
@@ -61,6 +70,17 @@ class UploadParameters:
     template_id: str
     """As given: anything but the digits of a stored template's id is fault 86173."""
     report_only: bool
+    plan: str | None = None
+    """The `plan` parameter (ours): the Switchvox-Plan token of a report_only answer."""
+
+    def recorded_options(self) -> dict[str, object]:
+        """The options as the history shows them."""
+        return {
+            "extension_type": self.extension_type.value,
+            "dupe_process": int(self.dupe_process),
+            "template_id": self.template_id,
+            "report_only": self.report_only,
+        }
 
 
 @registry.register(METHOD, Access.ADMIN_WRITE)
@@ -73,18 +93,32 @@ def bulk_upload_method(request: ApiRequest, context: MethodContext) -> Element:
         dupe_process=_dupe_process(request.scalar("dupe_process") or ""),
         template_id=(request.scalar("template_account_id") or "").strip(),
         report_only=_report_only(request.scalar("report_only")),
+        plan=request.scalar(plans.PARAMETER),
     )
-    report = run_bulk_upload(
-        context.database,
-        context.settings,
-        context.secret_key,
-        request.upload,
-        parameters,
-        request.upload_problem,
-        context.writers,
-    )
+    recording = Recording(ImportSource(context.caller, context.address))
+    try:
+        report = run_bulk_upload(
+            context.database,
+            context.settings,
+            context.secret_key,
+            request.upload,
+            parameters,
+            request.upload_problem,
+            context.writers,
+            recording,
+        )
+    except ApiError as error:
+        if error.detail is not None:
+            context.log_fields["cause"] = error.detail
+        raise
     context.cleanup.callback(report.close)
     context.log_fields.update({section.value: report.count(section) for section in Section})
+    if recording.notes:
+        context.log_fields["csv_notes"] = " ".join(recording.notes)
+    if recording.import_id is not None:
+        context.log_fields["import_id"] = recording.import_id
+    if recording.plan_token is not None:
+        context.response_headers[plans.HEADER] = recording.plan_token
     return report.to_element()
 
 
@@ -96,30 +130,50 @@ def run_bulk_upload(
     parameters: UploadParameters,
     upload_problem: Fault | None = None,
     writers: WriterPool | None = None,
+    recording: Recording | None = None,
 ) -> BulkReport:
     """Run one upload in its own transaction, as the API method does, and return its report;
     raise ApiError for a method fault, having written nothing. `upload_problem` is the fault
     an upload whose file arrived unusable deserves, in its place in the order of checks.
-    With `writers`, a large upload is stored by a helper process (see store.writer).
+    With `writers`, a large upload is stored by a helper process (see store.writer). With
+    `recording`, the upload is recorded in the history when the settings keep one: in its
+    own transaction when it writes, just after it when it is report_only (docs/history.md).
 
     The one code path of an upload, shared by the API and the `import` command. The caller
     closes the report once it has been rendered.
     """
+    history = plan = None
+    if upload is not None and (recording is not None or parameters.plan):
+        digest = recording.digest if recording and recording.digest else FileDigest.of(upload)
+        if recording is not None and settings.history:
+            history = _History(recording, parameters, digest)
+        if parameters.report_only or parameters.plan:
+            plan = _Plan(secret_key, parameters, digest, settings)
     if writers is not None and _worth_a_helper(database, upload, parameters):
         helping = _helper_transaction(writers, database, secret_key)
         with helping as helper, database.sessions() as session:
-            report = _run(session, helper, settings, upload, parameters, upload_problem)
+            report = _run(
+                session, helper, settings, upload, parameters, upload_problem, history, plan
+            )
             _finish(report, lambda: helper.finish(commit=True))
     elif parameters.report_only:
         with database.sessions() as session:
-            report = _run(session, None, settings, upload, parameters, upload_problem)
+            report = _run(
+                session, None, settings, upload, parameters, upload_problem, history, plan
+            )
             _finish(report, session.rollback)
+        if history is not None:
+            _finish(report, lambda: history.store_evaluation(database))
     else:
         # The writer lock is held for the whole transaction, from its first statement.
         with database.exclusive_sessions() as session:
             writer = SessionWriter(session, secret_key)
-            report = _run(session, writer, settings, upload, parameters, upload_problem)
+            report = _run(
+                session, writer, settings, upload, parameters, upload_problem, history, plan
+            )
             _finish(report, session.commit)
+    if recording is not None and history is not None:
+        recording.import_id = history.import_id
     if not parameters.report_only and report.written >= STATISTICS_REFRESH_ROWS:
         _finish(report, lambda: _refresh_statistics(database))
     return report
@@ -132,8 +186,10 @@ def _run(
     upload: IO[bytes] | None,
     parameters: UploadParameters,
     upload_problem: Fault | None,
+    history: _History | None = None,
+    plan: _Plan | None = None,
 ) -> BulkReport:
-    """The checks of the method, in their order, then the pipeline."""
+    """The checks of the method, in their order, then the pipeline (and its record)."""
     template_id = parameters.template_id
     number = ascii_integer(template_id, TEMPLATE_ID_MAX_DIGITS)
     template = None
@@ -147,14 +203,119 @@ def _run(
         raise ApiError(upload_problem)
     if upload is None:
         raise ApiError(FAULTS.UPLOAD_PROBLEM)
-    return bulk_upload(
+    recorder = None if history is None else history.recorder(session, writer)
+    fingerprint = None if plan is None else plan.fingerprint(template)
+    report = bulk_upload(
         session,
         upload,
         UploadOptions(parameters.extension_type, parameters.dupe_process, template),
         RowPolicy.from_settings(settings),
         ExtensionLimit.from_settings(settings),
         writer,
+        recorder,
+        None if history is None else history.recording.notes,
+        fingerprint,
     )
+    if plan is not None:
+        token = plan.finish(report)
+        if history is not None:
+            history.recording.plan_token = token
+    if history is not None:
+        _finish(report, lambda: history.close(report))
+    return report
+
+
+class _Plan:
+    """A plan made by a report_only upload, or checked by the upload that applies it."""
+
+    def __init__(
+        self,
+        secret_key: bytes,
+        parameters: UploadParameters,
+        digest: FileDigest,
+        settings: Settings,
+    ) -> None:
+        self.secret_key = secret_key
+        self.parameters = parameters
+        self.digest = digest
+        self.settings = settings
+        self._fingerprint: plans.PlanFingerprint | None = None
+        self._expected: bytes | None = None
+
+    def fingerprint(self, template: Mapping[str, Any]) -> plans.PlanFingerprint:
+        """The fingerprint to build while the upload runs; a forged plan is refused here,
+        after the documented checks."""
+        if self.parameters.plan and not self.parameters.report_only:
+            self._expected = plans.planned_digest(self.secret_key, self.parameters.plan)
+        options = self.parameters.recorded_options()
+        options.pop("report_only")
+        self._fingerprint = plans.PlanFingerprint(
+            self.digest.sha256,
+            sorted(options.items()),
+            sorted(template.items()),
+            RowPolicy.from_settings(self.settings),
+            ExtensionLimit.from_settings(self.settings),
+        )
+        return self._fingerprint
+
+    def finish(self, report: BulkReport) -> str | None:
+        """Check an applied plan (the stale-plan fault rolls the upload back); give a
+        report_only upload its token."""
+        fingerprint, expected = self._fingerprint, self._expected
+        assert fingerprint is not None
+        if expected is not None:
+            _finish(report, lambda: plans.check_plan(expected, fingerprint))
+        if self.parameters.report_only:
+            return plans.make_token(self.secret_key, fingerprint.digest())
+        return None
+
+
+class _History:
+    """The record of one upload: begun once the upload may run, stored in its transaction
+    when it writes, or after it when it is an evaluation."""
+
+    def __init__(
+        self, recording: Recording, parameters: UploadParameters, digest: FileDigest
+    ) -> None:
+        self.recording = recording
+        self.parameters = parameters
+        self.digest = digest
+        self.import_id: int | None = None
+        self._recorder: UploadRecorder | None = None
+        self._values: dict[str, Any] | None = None
+
+    def recorder(self, session: Session, writer: BatchWriter | None) -> UploadRecorder:
+        if writer is not None:
+            # The writer lock is held (by this session or by the helper): the id is ours.
+            self.import_id = next_import_id(session)
+        self._recorder = UploadRecorder(session, writer, self.import_id)
+        self._recorder.rows_checked = self.recording.rows_checked
+        return self._recorder
+
+    def close(self, report: BulkReport) -> None:
+        """Build the record; a writing upload stores it now, in its transaction."""
+        assert self._recorder is not None
+        kind = ImportKind.UPLOAD if self._recorder.writes else ImportKind.EVALUATION
+        self._values = self._recorder.values(
+            kind,
+            report,
+            self.recording.source,
+            self.digest,
+            self.parameters.recorded_options(),
+            self.recording.notes,
+        )
+        self.recording.rows = self._values["rows"]
+        self.recording.unchanged = self._recorder.unchanged
+        if self._recorder.writes:
+            self._recorder.store(self._values)
+
+    def store_evaluation(self, database: Database) -> None:
+        """Store a report_only upload's record, in a short transaction of its own."""
+        if self._values is None:
+            return
+        with database.exclusive_sessions.begin() as session:
+            self.import_id = next_import_id(session)
+            insert_import(session, self._values | {"id": self.import_id})
 
 
 def _finish(report: BulkReport, step: Callable[[], object]) -> None:

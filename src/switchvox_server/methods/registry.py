@@ -46,7 +46,8 @@ class MethodContext:
     """What a handler may use: the store, the settings, the server secret, a place to
     register clean-ups that must run once the response has been sent, fields to add to the
     request's log line (counts, never secrets), the helper processes for large uploads, and
-    the account name the caller signed in with (an extension's number for an extension)."""
+    the account name the caller signed in with (an extension's number for an extension) and
+    the address it calls from (for the import history)."""
 
     database: Database
     settings: Settings
@@ -55,6 +56,11 @@ class MethodContext:
     log_fields: dict[str, object] = field(default_factory=dict)
     writers: WriterPool | None = None
     caller: str = ""
+    """The account name the caller authenticated as."""
+    address: str = ""
+    """The client's address."""
+    response_headers: dict[str, str] = field(default_factory=dict)
+    """Headers of a successful answer (the Switchvox-Plan of a report_only upload)."""
 
 
 Handler = Callable[[ApiRequest, MethodContext], Element]

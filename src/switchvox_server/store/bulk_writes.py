@@ -32,6 +32,27 @@ class BulkStatements:
     """The upload's creation time, as the driver takes it; every new row gets it."""
 
 
+@dataclass(frozen=True, slots=True)
+class PlainStatement:
+    """Any other statement of an upload's transaction (its history record), compiled for
+    one driver and run once per row with executemany."""
+
+    sql: str
+    order: tuple[str, ...] | None
+    """The parameter order of positional drivers; None when parameters are named."""
+
+
+def execute_rows(dbapi_connection: Any, statement: PlainStatement, rows: Rows) -> None:
+    """Run `statement` for each of `rows` (mappings of its parameters) in one call."""
+    order = statement.order
+    parameters = rows if order is None else [[row[name] for name in order] for row in rows]
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.executemany(statement.sql, parameters)
+    finally:
+        cursor.close()
+
+
 def write_rows(
     dbapi_connection: Any,
     statements: BulkStatements,

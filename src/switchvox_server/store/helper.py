@@ -1,7 +1,8 @@
 """The helper process that stores large uploads (see `store.writer`).
 
 It reads pickled messages on standard input and answers on standard output: `open` (take
-a connection and the writer lock), `write` (a batch), `finish` (commit or roll back), for
+a connection and the writer lock), `write` (a batch), `execute` (another statement of the
+upload, its history record), `finish` (commit or roll back), for
 one upload after another until its input closes. It imports neither SQLAlchemy nor the
 server, so it costs little memory: the parent compiles the statements.
 """
@@ -12,7 +13,7 @@ import pickle
 import sys
 from typing import IO, Any
 
-from switchvox_server.store.bulk_writes import BulkStatements, write_rows
+from switchvox_server.store.bulk_writes import BulkStatements, execute_rows, write_rows
 from switchvox_server.store.driver import ConnectionSpec, begin_exclusive
 
 
@@ -63,7 +64,10 @@ def _store(
             return bool(message[1]), failure
         if failure is None:
             try:
-                write_rows(connection, statements, message[1], message[2], secret_key)
+                if message[0] == "execute":
+                    execute_rows(connection, message[1], message[2])
+                else:
+                    write_rows(connection, statements, message[1], message[2], secret_key)
             except Exception as error:  # reported at finish; the transaction rolls back
                 failure = f"storing a batch failed: {type(error).__name__}: {error}"
 

@@ -1,16 +1,18 @@
-"""Extension templates: list, read and add. Functions take a Session and never commit."""
+"""Extension templates: list, read, add, change and remove. Functions take a Session and
+never commit."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import ColumnDefault, String, Table, insert, select
+from sqlalchemy import ColumnDefault, String, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from switchvox_server.store.models import Template
+from switchvox_server.store.models import Extension, Template
 
 TEMPLATES = cast(Table, Template.__table__)
+EXTENSIONS = cast(Table, Extension.__table__)
 # The settings of a template, in the order they are shown: every column but id and name.
 SETTINGS = tuple(column.name for column in TEMPLATES.columns if column.name not in {"id", "name"})
 # The most characters each text column holds (PostgreSQL refuses more; SQLite would not).
@@ -57,3 +59,23 @@ def add_template(session: Session, name: str, settings: Mapping[str, Any]) -> in
         insert(TEMPLATES).values(values).returning(TEMPLATES.c.id)
     ).scalar_one()
     return new_id
+
+
+def template_in_use(session: Session, template_id: int) -> int:
+    """How many extensions were made from the template."""
+    query = (
+        select(func.count()).select_from(EXTENSIONS).where(EXTENSIONS.c.template_id == template_id)
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def update_template(session: Session, template_id: int, values: Mapping[str, Any]) -> None:
+    """Change the given columns (name or SETTINGS) of a template."""
+    unknown = set(values) - {*SETTINGS, "name"}
+    if unknown:
+        raise ValueError(f"not template settings: {', '.join(sorted(unknown))}")
+    session.execute(update(TEMPLATES).where(TEMPLATES.c.id == template_id).values(dict(values)))
+
+
+def remove_template(session: Session, template_id: int) -> None:
+    session.execute(delete(TEMPLATES).where(TEMPLATES.c.id == template_id))

@@ -21,7 +21,13 @@ from typing import IO, Any, Protocol
 from sqlalchemy.orm import Session
 
 from switchvox_server.faults import SwitchvoxServerError
-from switchvox_server.store.bulk_writes import BulkStatements, Rows, write_rows
+from switchvox_server.store.bulk_writes import (
+    BulkStatements,
+    PlainStatement,
+    Rows,
+    execute_rows,
+    write_rows,
+)
 from switchvox_server.store.database import Database, connection_spec
 from switchvox_server.store.queries import bulk_statements
 
@@ -34,6 +40,10 @@ class BatchWriter(Protocol):
     """Stores an upload's batches in its transaction."""
 
     def write(self, inserts: Rows, rewrites: Rows) -> None: ...
+
+    def execute(self, statement: PlainStatement, rows: Rows) -> None:
+        """Run another statement of the upload (its history record) in its transaction."""
+        ...
 
 
 def creation_time() -> datetime:
@@ -57,6 +67,10 @@ class SessionWriter:
             self._statements = bulk_statements(connection.dialect, creation_time())
         driver = connection.connection.driver_connection
         write_rows(driver, self._statements, inserts, rewrites, self._secret_key)
+
+    def execute(self, statement: PlainStatement, rows: Rows) -> None:
+        if rows:
+            execute_rows(self._session.connection().connection.driver_connection, statement, rows)
 
 
 class ProcessWriter:
@@ -90,6 +104,10 @@ class ProcessWriter:
     def write(self, inserts: Rows, rewrites: Rows) -> None:
         if inserts or rewrites:
             self._send(("write", inserts, rewrites))
+
+    def execute(self, statement: PlainStatement, rows: Rows) -> None:
+        if rows:
+            self._send(("execute", statement, rows))
 
     def finish(self, *, commit: bool) -> None:
         """Commit (or roll back) in the helper; WriterFailed if a batch could not be stored."""
