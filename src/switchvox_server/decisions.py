@@ -58,6 +58,13 @@ DECISIONS: tuple[Decision, ...] = (
         " reports only that it repeats the first, naming its row.",
     ),
     Decision(
+        "Ragged rows",
+        "A row with more or fewer cells than the header fails for its cell count (or is"
+        " skipped, under dupe_process 1, when its extension exists). Its cells may sit under"
+        " the wrong labels and a shifted cell can be a password, so only its extension cell is"
+        " read: the report shows its number with empty names and email, and no other errors.",
+    ),
+    Decision(
         "Replace",
         "Replace rebuilds the extension from the template and the row, with the upload's"
         " type and template, and keeps its account id and creation date.",

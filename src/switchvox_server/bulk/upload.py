@@ -201,9 +201,10 @@ class _Planner:
     ) -> None:
         cells = record.cells
         number = cells.get("ext", "").strip()
-        errors: list[str] = []
         if record.cell_count != self.table.header_width:
-            errors.append(RowMessage.CELL_COUNT.format(record.cell_count, self.table.header_width))
+            self._plan_ragged(record, number, existing)
+            return
+        errors: list[str] = []
         if problem := check_extension(number, self.policy):
             errors.append(problem)
         elif (first := self.first_rows.first(number, record.row_number)) != record.row_number:
@@ -211,8 +212,6 @@ class _Planner:
             self._fail(cells, errors)
             return
 
-        # A ragged row of an existing extension is still that extension's row: skip leaves
-        # it alone, update and replace check it (and fail it for its cell count).
         stored = existing.get(number) if problem is None else None
         dupe_process = self.options.dupe_process
         if stored is not None and dupe_process is DupeProcess.SKIP:
@@ -242,6 +241,25 @@ class _Planner:
             rewrites.append(values)
             section = Section.REPLACED if dupe_process is DupeProcess.REPLACE else Section.UPDATED
         self.report.add(section, number, values["first_name"], values["last_name"], values["email"])
+
+    def _plan_ragged(
+        self, record: CsvRecord, number: str, existing: Mapping[str, Mapping[str, Any]]
+    ) -> None:
+        """A row whose cell count differs from the header's: its cells may sit under the
+        wrong labels, and a shifted cell can be a password, so only its extension cell is
+        read and reported. It is still that extension's row: skip leaves an existing one
+        alone; anything else fails it for its cell count (and a malformed or repeated number)."""
+        errors = [RowMessage.CELL_COUNT.format(record.cell_count, self.table.header_width)]
+        if problem := check_extension(number, self.policy):
+            errors.append(problem)
+        elif (first := self.first_rows.first(number, record.row_number)) != record.row_number:
+            errors.append(RowMessage.EXTENSION_REPEATED.format(number, first))
+        elif number in existing and self.options.dupe_process is DupeProcess.SKIP:
+            self.report.add(Section.SKIPPED, record.cells.get("ext", ""), "", "", "")
+            return
+        self.report.add(
+            Section.CREATE_FAILED, record.cells.get("ext", ""), "", "", "", tuple(errors)
+        )
 
     def _check_mac(
         self,
