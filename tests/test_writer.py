@@ -14,17 +14,12 @@ from starlette.testclient import TestClient
 from switchvox_server.methods.bulk_upload import HELPER_PROCESS_BYTES
 from switchvox_server.store import queries
 from switchvox_server.store.writer import ProcessWriter, WriterFailed, WriterPool
+from tests import helpers
 from tests.helpers import canonical, extension_row, fault, upload
-
-HEADER = "ext,fname,lname,email,password,voicemail_password,phone_password,title\n"
 
 
 def large_csv(first: int, count: int, *, title: str = "") -> str:
-    rows = "".join(
-        f"{first + n},Ann,Lee{n},a{n}@test.com,webpass1,1234,sipsecret,{title}\n"
-        for n in range(count)
-    )
-    text = HEADER + rows
+    text = helpers.large_csv(first, count, title=title)
     assert len(text.encode()) >= HELPER_PROCESS_BYTES
     return text
 

@@ -2,7 +2,8 @@
 store with one lookup per batch, write each batch with bulk statements, fill the report.
 
 Everything here runs inside the caller's transaction; a raised ApiError means the caller
-rolls back, so a method fault never leaves anything written.
+rolls back, so a method fault never leaves anything written. The report is complete
+(sealed) before this returns, so the caller commits only an upload whose report is whole.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def bulk_upload(
         created = report.count(Section.CREATED)
         if limit is not None and created and stored_before + created > limit.maximum:
             raise limit.fault()
+        report.seal()
     except BaseException:
         report.close()
         raise

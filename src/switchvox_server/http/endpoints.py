@@ -12,14 +12,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from switchvox_server.faults import FAULTS, ApiError, BodyTooLarge, ErrorEntry, IntakeError
 from switchvox_server.http.auth import Authenticator, Verdict
 from switchvox_server.http.intake import take_in
+from switchvox_server.http.streaming import ClosingStreamingResponse
 from switchvox_server.methods.registry import MethodContext, Principal, registry
 from switchvox_server.protocol import json_envelope, xml_envelope
 from switchvox_server.protocol.request import ApiRequest, ParameterValue
@@ -114,10 +114,10 @@ async def _answer(
         cleanup.close()
         raise
     entry["outcome"] = "result"
-    return StreamingResponse(
+    return ClosingStreamingResponse(
         envelope.render(method, result, ()),
         media_type=envelope.content_type,
-        background=BackgroundTask(cleanup.close),
+        on_close=cleanup.close,
     )
 
 
