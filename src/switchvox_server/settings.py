@@ -11,6 +11,8 @@ from switchvox_server.faults import ConfigurationError
 DEFAULT_DATABASE_URL = "sqlite:///switchvox.db"
 DEFAULT_UNREGISTERED_LIMIT = 25
 DEFAULT_MAX_UPLOAD_MB = 200
+DEFAULT_DB_CONNECT_TIMEOUT = 5.0
+DEFAULT_DB_STATEMENT_TIMEOUT = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,8 @@ class Settings:
     digest_enabled: bool = True
     strong_phone_passwords: bool = False
     writer_process: bool = True
+    db_connect_timeout: float = DEFAULT_DB_CONNECT_TIMEOUT
+    db_statement_timeout: float = DEFAULT_DB_STATEMENT_TIMEOUT
 
     @property
     def max_upload_bytes(self) -> int:
@@ -53,6 +57,12 @@ class Settings:
             digest_enabled=_boolean(env, "SWITCHVOX_DIGEST", True),
             strong_phone_passwords=_boolean(env, "SWITCHVOX_STRONG_PHONE_PASSWORDS", False),
             writer_process=_boolean(env, "SWITCHVOX_WRITER_PROCESS", True),
+            db_connect_timeout=_seconds(
+                env, "SWITCHVOX_DB_CONNECT_TIMEOUT", DEFAULT_DB_CONNECT_TIMEOUT
+            ),
+            db_statement_timeout=_seconds(
+                env, "SWITCHVOX_DB_STATEMENT_TIMEOUT", DEFAULT_DB_STATEMENT_TIMEOUT
+            ),
         )
         if not 1 <= settings.extension_min_length <= settings.extension_max_length:
             raise ConfigurationError(
@@ -77,6 +87,19 @@ def _optional_integer(env: Mapping[str, str], name: str) -> int | None:
         raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
     if value < 0:
         raise ConfigurationError(f"{name} must not be negative")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value < float("inf"):
+        raise ConfigurationError(f"{name} must be more than 0 seconds")
     return value
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
@@ -26,13 +25,7 @@ from switchvox_server.settings import Settings
 from switchvox_server.store import queries
 from switchvox_server.store.database import Database, shared_between_processes
 from switchvox_server.store.models import ExtensionType
-from switchvox_server.store.writer import (
-    BatchWriter,
-    ProcessWriter,
-    SessionWriter,
-    WriterFailed,
-    WriterPool,
-)
+from switchvox_server.store.writer import BatchWriter, HelperTimeouts, SessionWriter, WriterPool
 
 METHOD = "switchvox.extensions.phones.bulk.upload"
 REQUIRED = ("extension_type", "dupe_process", "template_account_id")
@@ -97,7 +90,7 @@ def run_bulk_upload(
     closes the report once it has been rendered.
     """
     if writers is not None and _worth_a_helper(database, upload, parameters):
-        helping = _helper_transaction(writers, database, secret_key)
+        helping = writers.transaction(database, secret_key, HelperTimeouts.from_settings(settings))
         with helping as helper, database.sessions() as session:
             report = _run(session, helper, settings, upload, parameters, upload_problem)
             _finish(report, lambda: helper.finish(commit=True))
@@ -168,29 +161,6 @@ def _worth_a_helper(
     size = upload.seek(0, io.SEEK_END)
     upload.seek(0)
     return size >= HELPER_PROCESS_BYTES
-
-
-@contextmanager
-def _helper_transaction(
-    writers: WriterPool, database: Database, secret_key: bytes
-) -> Iterator[ProcessWriter]:
-    """A helper process holding the upload's transaction and the writer lock. The body
-    finishes it on success; on any failure it rolls back, and a broken helper is dropped."""
-    helper = writers.take()
-    try:
-        helper.open(database, secret_key)
-        try:
-            yield helper
-        except BaseException:
-            helper.finish(commit=False)
-            raise
-    except WriterFailed:
-        helper.close()
-        raise
-    except BaseException:
-        writers.give_back(helper)
-        raise
-    writers.give_back(helper)
 
 
 def _extension_type(raw: str) -> ExtensionType:
