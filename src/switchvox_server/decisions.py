@@ -94,6 +94,15 @@ DECISIONS: tuple[Decision, ...] = (
         " it rolls back. SWITCHVOX_WRITER_PROCESS=false keeps everything in one process.",
     ),
     Decision(
+        "Helper failures",
+        "A helper that fails (its database refuses a batch or the commit, its connection"
+        " dies, it is killed) says why and exits; the upload fails as a database failure"
+        " with that cause, nothing of it kept, and the helper is reaped and never reused."
+        " The server waits for each of its answers at most SWITCHVOX_DB_STATEMENT_TIMEOUT"
+        " plus 2 seconds (plus SWITCHVOX_DB_CONNECT_TIMEOUT for the first), then kills it."
+        " At most two helpers wait idle per server process.",
+    ),
+    Decision(
         "MAC addresses",
         "Optional for both extension types; twelve hex digits with optional `:` or `-`"
         " separators, stored as twelve upper-case hex digits, unique across the system.",

@@ -9,7 +9,10 @@ Exception hierarchy::
     ├── ApiError                one or more API faults, answered with HTTP 200 and <errors>
     ├── IntakeError             the request body could not be taken in (fault 10002)
     │   └── BodyTooLarge        the body passed the upload limit before the method was known (413)
-    └── ConfigurationError      the environment holds an unusable setting
+    ├── ConfigurationError      the environment holds an unusable setting
+    └── store.writer.WriterFailed
+                                the helper process could not store an upload (a database
+                                failure); its message is the cause
 """
 
 from __future__ import annotations
