@@ -3,8 +3,10 @@ ends, and temporary space running out is fault 32334 with nothing written."""
 
 from __future__ import annotations
 
+import base64
 import errno
 import os
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,9 +14,13 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from switchvox_server.app import create_app
 from switchvox_server.bulk import report
+from switchvox_server.settings import Settings
 from switchvox_server.store import queries
-from tests.helpers import fault, large_csv, upload
+from tests.conftest import ADMIN_PASSWORD, free_port, serving
+from tests.helpers import fault, large_csv, request_xml, upload
+from tests.servers import wait_for
 
 ROWS = 20000  # enough for the helper process, and for the spool to move to disk
 
@@ -107,27 +113,78 @@ def test_a_committed_upload_gets_its_whole_report_without_writing_after_the_comm
     assert stored_count(client) == ROWS
 
 
-def test_the_spool_is_closed_when_rendering_fails_half_way(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An answer that breaks off while the report streams closes every spool file as the
-    response ends, not whenever the objects happen to be collected."""
-    reports: list[report.BulkReport] = []  # kept alive, so only an explicit close counts
+def remember_reports(monkeypatch: pytest.MonkeyPatch) -> list[report.BulkReport]:
+    """Every report made from now on, kept alive, so that only an explicit close counts."""
+    reports: list[report.BulkReport] = []
     init = report.BulkReport.__init__
 
     def remembered(self: report.BulkReport, *args: Any) -> None:
         init(self, *args)
         reports.append(self)
 
+    monkeypatch.setattr(report.BulkReport, "__init__", remembered)
+    return reports
+
+
+def closed(bulk_report: report.BulkReport) -> bool:
+    return all(spool._file.closed for spool in bulk_report.sections.values())
+
+
+def test_the_spool_is_closed_when_rendering_fails_half_way(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An answer that breaks off while the report streams closes every spool file as the
+    response ends, not whenever the objects happen to be collected."""
+    reports = remember_reports(monkeypatch)
     rows = report.SectionSpool.rows
 
     def break_off(self: report.SectionSpool) -> Iterator[report.ReportRow]:
         yield from list(rows(self))[:10]
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
-    monkeypatch.setattr(report.BulkReport, "__init__", remembered)
     monkeypatch.setattr(report.SectionSpool, "rows", break_off)
     with pytest.raises(OSError, match="Input/output error"):
         upload(client, large_csv(100000, 50))
     assert len(reports) == 1
-    assert all(spool._file.closed for spool in reports[0].sections.values())
+    assert closed(reports[0])
+
+
+@pytest.mark.parametrize("reader", ["whole", "gone"])
+def test_the_spool_is_closed_when_the_answer_is_sent_or_the_client_goes_away(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, reader: str
+) -> None:
+    """Over a live server, a report read to its end, or dropped by a client that hangs up
+    after its first bytes, has its spool files closed as the response ends."""
+    reports = remember_reports(monkeypatch)
+    # Rows failing six rules each: a report of several MiB, more than socket buffers hold.
+    rows = "".join(f"{100000 + n},,,bad,ab,1,{100000 + n}\n" for n in range(20000))
+    csv = "ext,fname,lname,email,password,voicemail_password,phone_password\n" + rows
+    port = free_port()
+    with serving(create_app(settings), port):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(multipart_upload(port, csv))
+            first = connection.recv(4096)
+            assert first.startswith(b"HTTP/1.1 200")
+            while reader == "whole" and connection.recv(1 << 20):
+                pass
+        wait_for(lambda: len(reports) == 1 and closed(reports[0]), timeout=10, what="closed")
+
+
+def multipart_upload(port: int, csv: str) -> bytes:
+    """A whole HTTP request posting `csv` as a bulk upload, authenticated with Basic."""
+    boundary = "spoolboundary"
+    envelope = request_xml(extension_type="sip", dupe_process=1, template_account_id=1)
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="request"\r\n\r\n'.encode()
+        + envelope
+        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="csv_file";'
+        f' filename="x.csv"\r\n\r\n{csv}\r\n--{boundary}--\r\n'.encode()
+    )
+    credentials = base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
+    head = (
+        f"POST /xml HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
+        f"Authorization: Basic {credentials}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
