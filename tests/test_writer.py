@@ -285,12 +285,16 @@ def test_a_helper_that_cannot_connect_says_why(tmp_path: Path, pool: WriterPool)
 
 
 def test_the_idle_pool_is_bounded(pool: WriterPool) -> None:
-    """Helpers given back beyond the pool's bound exit and are reaped; the rest wait."""
-    writers = [pool.take() for _ in range(4)]
-    for writer in writers:
+    """Helpers given back beyond the pool's bound exit and are reaped; the rest wait until
+    the pool closes, and one given back after that exits too."""
+    writers = [pool.take() for _ in range(5)]
+    for writer in writers[:4]:
         pool.give_back(writer)
     assert pool.idle == 2
-    assert [reaped(writer.pid) for writer in writers] == [False, False, True, True]
+    assert [reaped(writer.pid) for writer in writers] == [False, False, True, True, False]
+    pool.close()
+    pool.give_back(writers[4])
+    assert all(reaped(writer.pid) for writer in writers)
 
 
 def test_a_dead_idle_helper_is_reaped_and_replaced(

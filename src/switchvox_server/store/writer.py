@@ -300,6 +300,7 @@ class WriterPool:
         self._idle: list[ProcessWriter] = []
         self._lock = threading.Lock()
         self._max_idle = max_idle
+        self._closed = False
         self.started = 0
         """Helpers started so far."""
         self.uploads = 0
@@ -355,14 +356,17 @@ class WriterPool:
         """Keep a healthy helper for the next upload; stop a failed or surplus one."""
         with self._lock:
             self._reap_idle()
-            if writer.alive and not writer.in_transaction and len(self._idle) < self._max_idle:
+            keep = not self._closed and len(self._idle) < self._max_idle
+            if keep and writer.alive and not writer.in_transaction:
                 self._idle.append(writer)
                 return
         if not writer.broken:
             writer.close()
 
     def close(self) -> None:
+        """Stop the idle helpers; one still storing an upload stops when given back."""
         with self._lock:
+            self._closed = True
             idle, self._idle = self._idle, []
         for writer in idle:
             writer.close()
