@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
 from switchvox_server.app import create_app
@@ -110,6 +111,25 @@ def test_a_committed_upload_gets_its_whole_report_without_writing_after_the_comm
     response = upload(client, large_csv(100000, ROWS) + "100000,dup,x,d@test.com,a,1,s,\n")
     assert len(response.findall(".//created/extension")) == ROWS
     assert len(response.findall(".//create_failed/extension")) == 1
+    assert stored_count(client) == ROWS
+
+
+@pytest.mark.parametrize("writer_process", [False, True], ids=["in-process", "helper"])
+def test_a_failure_after_the_commit_still_answers_the_whole_report(
+    make_client: Callable[..., TestClient],
+    monkeypatch: pytest.MonkeyPatch,
+    writer_process: bool,
+) -> None:
+    """The statistics refresh that follows a large commit failing (the database gone, say)
+    costs the committed upload neither its report nor its rows."""
+
+    def lost(session: object) -> None:
+        raise OperationalError("ANALYZE extensions", {}, Exception("server closed the connection"))
+
+    client = make_client(writer_process=writer_process)
+    monkeypatch.setattr(queries, "refresh_statistics", lost)
+    response = upload(client, large_csv(100000, ROWS))
+    assert len(response.findall(".//created/extension")) == ROWS
     assert stored_count(client) == ROWS
 
 

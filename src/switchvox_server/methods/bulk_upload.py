@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
@@ -26,6 +27,8 @@ from switchvox_server.store import queries
 from switchvox_server.store.database import Database, shared_between_processes
 from switchvox_server.store.models import ExtensionType
 from switchvox_server.store.writer import BatchWriter, HelperTimeouts, SessionWriter, WriterPool
+
+logger = logging.getLogger(__name__)
 
 METHOD = "switchvox.extensions.phones.bulk.upload"
 REQUIRED = ("extension_type", "dupe_process", "template_account_id")
@@ -105,7 +108,7 @@ def run_bulk_upload(
             report = _run(session, writer, settings, upload, parameters, upload_problem)
             _finish(report, session.commit)
     if not parameters.report_only and report.written >= STATISTICS_REFRESH_ROWS:
-        _finish(report, lambda: _refresh_statistics(database))
+        _refresh_statistics(database)
     return report
 
 
@@ -148,8 +151,13 @@ def _finish(report: BulkReport, step: Callable[[], object]) -> None:
 
 
 def _refresh_statistics(database: Database) -> None:
-    with database.sessions.begin() as session:
-        queries.refresh_statistics(session)
+    """After the commit: the upload is stored, so it keeps its report whatever happens
+    here; statistics that could not be refreshed are only a slower next lookup."""
+    try:
+        with database.sessions.begin() as session:
+            queries.refresh_statistics(session)
+    except Exception as error:
+        logger.warning("refreshing the statistics after an upload failed: %s", error)
 
 
 def _worth_a_helper(
