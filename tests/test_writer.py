@@ -338,3 +338,18 @@ def test_the_helpers_deadlines_follow_the_database_timeouts() -> None:
     for bad in ("0", "-1", "soon", "inf", "nan"):
         with pytest.raises(ConfigurationError, match="SWITCHVOX_DB_STATEMENT_TIMEOUT"):
             Settings.from_environ({"SWITCHVOX_DB_STATEMENT_TIMEOUT": bad})
+
+
+def test_ctrl_c_on_the_terminal_leaves_the_helper_to_the_server(
+    store: tuple[Database, bytes], pool: WriterPool
+) -> None:
+    """SIGINT, which a terminal's Ctrl-C sends to the whole process group, does not end a
+    helper: it still finishes the upload it holds."""
+    database, secret = store
+    with pool.transaction(database, secret, TIMEOUTS) as writer:
+        os.kill(writer.pid, signal.SIGINT)
+        writer.write([extension_row("500")], [])
+        time.sleep(0.2)
+        writer.finish(commit=True)
+    assert stored_count(database) == 1
+    assert pool.idle == 1

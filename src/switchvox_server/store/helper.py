@@ -28,6 +28,7 @@ import contextlib
 import dataclasses
 import math
 import pickle
+import signal
 import struct
 import sys
 from typing import IO, Any
@@ -169,4 +170,8 @@ def _describe(error: BaseException) -> str:
 
 
 if __name__ == "__main__":
+    # Ctrl-C on a terminal reaches the whole process group: the server decides when its
+    # helper ends (by closing its input), so that an upload in flight is finished or
+    # rolled back in order rather than cut off by a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(serve(sys.stdin.buffer, sys.stdout.buffer))
