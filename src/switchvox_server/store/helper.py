@@ -31,6 +31,7 @@ import pickle
 import signal
 import struct
 import sys
+from collections.abc import Callable
 from typing import IO, Any
 
 from switchvox_server.store.bulk_writes import BulkStatements, write_rows
@@ -41,6 +42,9 @@ READY, FINISHED, FAILED = "ready", "finished", "failed"
 FRAME_HEADER = struct.Struct(">Q")
 # libpq rounds a connect timeout below 2 seconds up to 2.
 MIN_PG_CONNECT_TIMEOUT = 2
+
+Answer = Callable[..., None]
+"""Sends one message to the parent: its kind, then its items."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -77,7 +81,7 @@ def serve(inbox: IO[bytes], outbox: IO[bytes]) -> int:
     return 0
 
 
-def _serve_upload(message: tuple[Any, ...], inbox: IO[bytes], answer: Any) -> bool | None:
+def _serve_upload(message: tuple[Any, ...], inbox: IO[bytes], answer: Answer) -> bool | None:
     """One upload from OPEN to FINISH: True when it ended well, False when it failed (and
     FAILED was sent), None when the input closed before FINISH."""
     _, spec, limits, statements, secret_key = message
@@ -100,7 +104,7 @@ def _store(
     statements: BulkStatements,
     secret_key: bytes,
     inbox: IO[bytes],
-    answer: Any,
+    answer: Answer,
 ) -> bool | None:
     while (message := _receive(inbox)) is not None:
         kind = message[0]
