@@ -225,7 +225,8 @@ def test_a_helper_whose_connection_is_cut_fails_with_the_database_cause(
             ended = connection.execute(
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-                    " AND granted AND classid = :high AND objid = :low"
+                    " AND granted AND classid = :high AND objid = :low AND database ="
+                    " (SELECT oid FROM pg_database WHERE datname = current_database())"
                 ),
                 {"high": BULK_WRITE_LOCK_KEY >> 32, "low": BULK_WRITE_LOCK_KEY & 0xFFFF_FFFF},
             ).scalars()
