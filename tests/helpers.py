@@ -167,3 +167,16 @@ def extension_row(number: str, **changes: Any) -> dict[str, Any]:
     }
     row.update(changes)
     return row
+
+
+LARGE_CSV_HEADER = "ext,fname,lname,email,password,voicemail_password,phone_password,title\n"
+
+
+def large_csv(first: int, count: int, *, title: str = "") -> str:
+    """`count` valid rows from extension `first` on: 20,000 of them pass the size from which
+    the server hands an upload to its helper process."""
+    rows = "".join(
+        f"{first + n},Ann,Lee{n},a{n}@test.com,webpass1,1234,sipsecret,{title}\n"
+        for n in range(count)
+    )
+    return LARGE_CSV_HEADER + rows

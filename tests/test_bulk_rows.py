@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
@@ -415,3 +416,38 @@ def test_ragged_row_of_an_existing_extension(client: TestClient) -> None:
     assert section(upload(client, ragged), "skipped") == ["501"]
     updated = upload(client, ragged, dupe_process=3)
     assert errors_of(updated, "501") == [RowMessage.CELL_COUNT.format(8, 7)]
+
+
+# A password shifted into the name and email columns: one cell short (the first name is
+# missing, so the password lands under `email`) and one cell long (under `fname`).
+SHIFTED_SECRET = "Hunter2secret"
+RAGGED_ROWS = (
+    f"Lee,ann@test.com,{SHIFTED_SECRET},1234,sipsecret",
+    f"{SHIFTED_SECRET},Ann,Lee,ann@test.com,webpass1,1234,sipsecret",
+)
+
+
+@pytest.mark.parametrize("cells", RAGGED_ROWS, ids=["short", "long"])
+@pytest.mark.parametrize("dupe_process", [1, 2, 3])
+@pytest.mark.parametrize("exists", [False, True], ids=["new", "existing"])
+def test_a_ragged_row_is_reported_by_its_extension_only(
+    client: TestClient, cells: str, dupe_process: int, exists: bool
+) -> None:
+    """A ragged row, new or existing under skip, replace and update, is reported with its
+    number and empty names and email, and no cell of it but the number is echoed."""
+    if exists:
+        upload(client, csv(row("501")))
+    response = upload(client, csv(row("501", cells), row("502")), dupe_process=dupe_process)
+    skipped = exists and dupe_process == 1
+    reported = response.find(f".//{'skipped' if skipped else 'create_failed'}/extension")
+    assert reported is not None
+    assert dict(reported.attrib) == {
+        "extension": "501",
+        "first_name": "",
+        "last_name": "",
+        "email": "",
+    }
+    width = len(cells.split(",")) + 1
+    expected = [] if skipped else [RowMessage.CELL_COUNT.format(width, 7)]
+    assert [error.get("text") for error in reported.findall("error")] == expected
+    assert SHIFTED_SECRET.encode() not in etree.tostring(response)

@@ -117,6 +117,23 @@ def test_import_envelope_is_the_api_response(
     assert out == expected + b"\n"
 
 
+@pytest.mark.parametrize("output_format", ["text", "xml", "json"])
+def test_import_never_echoes_a_ragged_rows_cells(
+    output_format: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ragged row whose password slid into the email column is shown by its number only,
+    in every output format."""
+    path = tmp_path / "ragged.csv"
+    path.write_text(
+        "ext,fname,lname,email,password,phone_password\n401,Lovelace,Hunter2secret,s401\n"
+    )
+    assert main(["import", str(path), *OPTIONS, "--format", output_format]) == 3
+    out = capsys.readouterr().out
+    assert "401" in out
+    assert "Hunter2secret" not in out
+    assert "Lovelace" not in out
+
+
 def test_import_report_only_changes_nothing(
     capsys: pytest.CaptureFixture[str], database_url: str
 ) -> None:

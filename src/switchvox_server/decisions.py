@@ -81,6 +81,13 @@ DECISIONS: tuple[Decision, ...] = (
         " reports only that it repeats the first, naming its row.",
     ),
     Decision(
+        "Ragged rows",
+        "A row with more or fewer cells than the header fails for its cell count (or is"
+        " skipped, under dupe_process 1, when its extension exists). Its cells may sit under"
+        " the wrong labels and a shifted cell can be a password, so only its extension cell is"
+        " read: the report shows its number with empty names and email, and no other errors.",
+    ),
+    Decision(
         "Replace",
         "Replace rebuilds the extension from the template and the row, with the upload's"
         " type and template, and keeps its account id and creation date.",
@@ -109,6 +116,15 @@ DECISIONS: tuple[Decision, ...] = (
         " transaction and writer lock, while the server reads and checks the next rows; the"
         " helper also hashes the secrets. If the server dies, the helper's input closes and"
         " it rolls back. SWITCHVOX_WRITER_PROCESS=false keeps everything in one process.",
+    ),
+    Decision(
+        "Helper failures",
+        "A helper that fails (its database refuses a batch or the commit, its connection"
+        " dies, it is killed) says why and exits; the upload fails as a database failure"
+        " with that cause, nothing of it kept, and the helper is reaped and never reused."
+        " The server waits for each of its answers at most SWITCHVOX_DB_STATEMENT_TIMEOUT"
+        " plus 2 seconds (plus SWITCHVOX_DB_CONNECT_TIMEOUT for the first), then kills it."
+        " At most two helpers wait idle per server process.",
     ),
     Decision(
         "MAC addresses",

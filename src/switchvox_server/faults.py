@@ -10,6 +10,9 @@ Exception hierarchy::
     ├── IntakeError             the request body could not be taken in (fault 10002)
     │   └── BodyTooLarge        the body passed the upload limit before the method was known (413)
     ├── DatabaseUnavailable     the database failed; nothing was written (fault 10007)
+    │   └── store.writer.WriterFailed
+    │                           the helper process could not store an upload; its message
+    │                           is the cause
     └── ConfigurationError      the environment holds an unusable setting
 """
 

@@ -1,16 +1,26 @@
 """The bulk creation report: five sections of rows, kept on disk as the upload runs so that
-memory does not grow with the file, and read back as an element tree while it is sent."""
+memory does not grow with the file, and read back as an element tree while it is sent.
+
+Everything is written before the upload commits (`BulkReport.seal`): sending the report
+only reads, so a committed upload always gets its whole report, and temporary space
+running out is fault 32334 while nothing has been written yet.
+"""
 
 from __future__ import annotations
 
+import logging
 import marshal
-import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
+from tempfile import SpooledTemporaryFile
 from typing import IO
 
+from switchvox_server.faults import FAULTS, ApiError
 from switchvox_server.protocol.tree import Element, LazyChildren, number_or_text
 from switchvox_server.store.models import ExtensionType
+
+logger = logging.getLogger(__name__)
 
 # Rows stay in memory up to this size per section, then the section moves to a temp file.
 SPOOL_MEMORY_BYTES = 1024 * 1024
@@ -40,7 +50,7 @@ class SectionSpool:
 
     def __init__(self) -> None:
         # Owned by the spool and closed by close(), once the report has been sent.
-        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+        self._file: IO[bytes] = SpooledTemporaryFile(  # noqa: SIM115
             max_size=SPOOL_MEMORY_BYTES
         )
         self._block: list[ReportRow] = []
@@ -51,31 +61,49 @@ class SectionSpool:
         self._block.append(row)
         self.count += 1
         if len(self._block) >= SPOOL_BLOCK_ROWS:
-            self._flush()
+            self._write_block()
+
+    def seal(self) -> None:
+        """Hand everything written so far to the file system; the last, partial block
+        stays in memory, so that reading the rows back never writes."""
+        with _spool_writing():
+            self._file.flush()
 
     def rows(self) -> Iterator[ReportRow]:
-        self._flush()
         self._file.seek(0)
         for _ in range(self._blocks):
             # marshal.load on a file reads a few bytes per object; one read per block is
             # many times cheaper.
             size = int.from_bytes(self._file.read(_SIZE_BYTES), "big")
             yield from marshal.loads(self._file.read(size))
+        yield from self._block
 
     def close(self) -> None:
         self._file.close()
 
-    def _flush(self) -> None:
-        if self._block:
-            data = marshal.dumps(self._block)
+    def _write_block(self) -> None:
+        data = marshal.dumps(self._block)
+        with _spool_writing():
             self._file.write(len(data).to_bytes(_SIZE_BYTES, "big"))
             self._file.write(data)
-            self._blocks += 1
-            self._block = []
+        self._blocks += 1
+        self._block = []
+
+
+@contextmanager
+def _spool_writing() -> Iterator[None]:
+    """Temporary space that runs out (or a temp dir that cannot be written) is fault
+    32334; the upload has written nothing yet, and the cause goes to the log."""
+    try:
+        yield
+    except OSError as error:
+        logger.warning("the upload's report could not be spooled: %s", error)
+        raise ApiError(FAULTS.TEMPORARY_FILE) from error
 
 
 class BulkReport:
-    """The report of one upload; close it once it has been rendered."""
+    """The report of one upload: seal it before the upload commits, close it once it has
+    been rendered."""
 
     def __init__(self, dupe_process: int, extension_type: ExtensionType) -> None:
         self.dupe_process = dupe_process
@@ -120,6 +148,12 @@ class BulkReport:
                 for section, spool in self.sections.items()
             ],
         )
+
+    def seal(self) -> None:
+        """Make the report complete before the upload commits; ApiError 32334 if the
+        temporary space cannot take it."""
+        for spool in self.sections.values():
+            spool.seal()
 
     def close(self) -> None:
         for spool in self.sections.values():

@@ -2,7 +2,8 @@
 store with one lookup per batch, write each batch with bulk statements, fill the report.
 
 Everything here runs inside the caller's transaction; a raised ApiError means the caller
-rolls back, so a method fault never leaves anything written.
+rolls back, so a method fault never leaves anything written. The report is complete
+(sealed) before this returns, so the caller commits only an upload whose report is whole.
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ def bulk_upload(
         created = report.count(Section.CREATED)
         if limit is not None and created and stored_before + created > limit.maximum:
             raise limit.fault()
+        report.seal()
     except BaseException:
         report.close()
         raise
@@ -225,9 +227,10 @@ class _Planner:
     ) -> None:
         cells = record.cells
         number = cells.get("ext", "").strip()
-        errors: list[str] = []
         if record.cell_count != self.table.header_width:
-            errors.append(RowMessage.CELL_COUNT.format(record.cell_count, self.table.header_width))
+            self._plan_ragged(record, number, existing)
+            return
+        errors: list[str] = []
         if problem := check_extension(number, self.policy):
             errors.append(problem)
         elif (first := self.first_rows.first(number, record.row_number)) != record.row_number:
@@ -235,8 +238,6 @@ class _Planner:
             self._fail(record, errors)
             return
 
-        # A ragged row of an existing extension is still that extension's row: skip leaves
-        # it alone, update and replace check it (and fail it for its cell count).
         stored = existing.get(number) if problem is None else None
         dupe_process = self.options.dupe_process
         if stored is not None and dupe_process is DupeProcess.SKIP:
@@ -268,6 +269,25 @@ class _Planner:
         self.report.add(section, number, values["first_name"], values["last_name"], values["email"])
         if self.recorder is not None:
             self.recorder.row(record, section, (), stored, values)
+
+    def _plan_ragged(
+        self, record: CsvRecord, number: str, existing: Mapping[str, Mapping[str, Any]]
+    ) -> None:
+        """A row whose cell count differs from the header's: its cells may sit under the
+        wrong labels, and a shifted cell can be a password, so only its extension cell is
+        read and reported. It is still that extension's row: skip leaves an existing one
+        alone; anything else fails it for its cell count (and a malformed or repeated number)."""
+        errors = [RowMessage.CELL_COUNT.format(record.cell_count, self.table.header_width)]
+        if problem := check_extension(number, self.policy):
+            errors.append(problem)
+        elif (first := self.first_rows.first(number, record.row_number)) != record.row_number:
+            errors.append(RowMessage.EXTENSION_REPEATED.format(number, first))
+        elif number in existing and self.options.dupe_process is DupeProcess.SKIP:
+            self.report.add(Section.SKIPPED, record.cells.get("ext", ""), "", "", "")
+            return
+        self.report.add(
+            Section.CREATE_FAILED, record.cells.get("ext", ""), "", "", "", tuple(errors)
+        )
 
     def _check_mac(
         self,

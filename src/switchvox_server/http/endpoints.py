@@ -11,10 +11,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from switchvox_server import profiles
 from switchvox_server.control import hooks as control_hooks
@@ -24,6 +23,7 @@ from switchvox_server.http.auth import Authenticator, Verdict
 from switchvox_server.http.failures import fault_for
 from switchvox_server.http.intake import take_in
 from switchvox_server.http.signin import Caller
+from switchvox_server.http.streaming import ClosingStreamingResponse
 from switchvox_server.methods.registry import Access, Method, MethodContext, registry
 from switchvox_server.profiles import Profile
 from switchvox_server.protocol import json_envelope, xml_envelope
@@ -164,11 +164,11 @@ async def _answer(
         cleanup.close()
         raise
     entry["outcome"] = "result"
-    return StreamingResponse(
+    return ClosingStreamingResponse(
         envelope.render(method, result, ()),
         media_type=envelope.content_type,
         headers=context.response_headers,
-        background=BackgroundTask(cleanup.close),
+        on_close=cleanup.close,
     )
 
 

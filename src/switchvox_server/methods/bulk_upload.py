@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -37,13 +36,9 @@ from switchvox_server.store import queries
 from switchvox_server.store.database import Database, shared_between_processes
 from switchvox_server.store.history import insert_import, next_import_id
 from switchvox_server.store.models import ExtensionType
-from switchvox_server.store.writer import (
-    BatchWriter,
-    ProcessWriter,
-    SessionWriter,
-    WriterFailed,
-    WriterPool,
-)
+from switchvox_server.store.writer import BatchWriter, HelperTimeouts, SessionWriter, WriterPool
+
+logger = logging.getLogger(__name__)
 
 METHOD = "switchvox.extensions.phones.bulk.upload"
 REQUIRED = ("extension_type", "dupe_process", "template_account_id")
@@ -150,7 +145,7 @@ def run_bulk_upload(
         if parameters.report_only or parameters.plan:
             plan = _Plan(secret_key, parameters, digest, settings)
     if writers is not None and _worth_a_helper(database, upload, parameters):
-        helping = _helper_transaction(writers, database, secret_key)
+        helping = writers.transaction(database, secret_key, HelperTimeouts.from_settings(settings))
         with helping as helper, database.sessions() as session:
             report = _run(
                 session, helper, settings, upload, parameters, upload_problem, history, plan
@@ -175,7 +170,7 @@ def run_bulk_upload(
     if recording is not None and history is not None:
         recording.import_id = history.import_id
     if not parameters.report_only and report.written >= STATISTICS_REFRESH_ROWS:
-        _finish(report, lambda: _refresh_statistics(database))
+        _refresh_statistics(database)
     return report
 
 
@@ -328,12 +323,13 @@ def _finish(report: BulkReport, step: Callable[[], object]) -> None:
 
 
 def _refresh_statistics(database: Database) -> None:
-    # The upload is committed: failing here must not answer as if nothing had been written.
+    """After the commit: the upload is stored, so it keeps its report whatever happens
+    here; statistics that could not be refreshed are only a slower next lookup."""
     try:
         with database.sessions.begin() as session:
             queries.refresh_statistics(session)
-    except Exception:
-        logger.warning("refreshing the planner statistics after an upload failed", exc_info=True)
+    except Exception as error:
+        logger.warning("refreshing the statistics after an upload failed: %s", error)
 
 
 def _worth_a_helper(
@@ -345,29 +341,6 @@ def _worth_a_helper(
     size = upload.seek(0, io.SEEK_END)
     upload.seek(0)
     return size >= HELPER_PROCESS_BYTES
-
-
-@contextmanager
-def _helper_transaction(
-    writers: WriterPool, database: Database, secret_key: bytes
-) -> Iterator[ProcessWriter]:
-    """A helper process holding the upload's transaction and the writer lock. The body
-    finishes it on success; on any failure it rolls back, and a broken helper is dropped."""
-    helper = writers.take()
-    try:
-        helper.open(database, secret_key)
-        try:
-            yield helper
-        except BaseException:
-            helper.finish(commit=False)
-            raise
-    except WriterFailed:
-        helper.close()
-        raise
-    except BaseException:
-        writers.give_back(helper)
-        raise
-    writers.give_back(helper)
 
 
 def _extension_type(raw: str) -> ExtensionType:
