@@ -283,11 +283,16 @@ class _Planner:
         elif (first := self.first_rows.first(number, record.row_number)) != record.row_number:
             errors.append(RowMessage.EXTENSION_REPEATED.format(number, first))
         elif number in existing and self.options.dupe_process is DupeProcess.SKIP:
-            self.report.add(Section.SKIPPED, record.cells.get("ext", ""), "", "", "")
+            self._report_number_only(Section.SKIPPED, record)
             return
-        self.report.add(
-            Section.CREATE_FAILED, record.cells.get("ext", ""), "", "", "", tuple(errors)
-        )
+        self._report_number_only(Section.CREATE_FAILED, record, tuple(errors))
+
+    def _report_number_only(
+        self, section: Section, record: CsvRecord, errors: tuple[str, ...] = ()
+    ) -> None:
+        if self.recorder is not None:
+            self.recorder.row(record, section, errors, None)
+        self.report.add(section, record.cells.get("ext", ""), "", "", "", errors)
 
     def _check_mac(
         self,
