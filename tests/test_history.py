@@ -61,14 +61,15 @@ def undone(client: TestClient, import_id: int, **extra: object) -> etree._Elemen
 def test_create_is_recorded_with_file_options_counts_and_rows(
     client: TestClient,
 ) -> None:
-    """A writing upload is recorded: caller, address, size and SHA-256 of the file, the
-    options, the counts per section and each row's row, line, section and messages."""
+    """A writing upload is recorded: caller, address, name, size and SHA-256 of the file,
+    the options, the counts per section and each row's row, line, section and messages."""
     upload(client, EXAMPLE)
     shown = call(client, SHOW, import_id=1).find("result/import")
     assert shown is not None
     assert shown.get("kind") == "upload"
     assert shown.get("caller") == "admin"
     assert shown.get("address") == "testclient"
+    assert shown.get("file_name") == "extensions.csv"  # the client sent C:\\extensions.csv
     assert shown.get("file_size") == str(len(EXAMPLE.encode()))
     assert shown.get("sha256") == hashlib.sha256(EXAMPLE.encode()).hexdigest()
     assert (shown.get("extension_type"), shown.get("dupe_process")) == ("sip", "1")

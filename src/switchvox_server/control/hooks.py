@@ -37,16 +37,14 @@ class _CallState:
     injection: Injection | None = None
 
 
-async def before_dispatch(
-    request: Request, call: ApiRequest, upload_name: str | None
-) -> Interception:
+async def before_dispatch(request: Request, call: ApiRequest) -> Interception:
     """Raises the ApiError of an injected fault; sleeps an injected delay first."""
     control: Control | None = request.app.state.control
     if control is None:
         return Interception(request.app.state.settings)
     record = CallRecord(call.method, redacted(call.parameters))
     if call.upload is not None:
-        record.file = await run_in_threadpool(file_summary, call.upload, upload_name)
+        record.file = await run_in_threadpool(file_summary, call.upload, call.upload_name)
     settings, injection = await run_in_threadpool(control.prepare_call, call.method)
     request.state.control_call = _CallState(record, injection)
     if injection is None:

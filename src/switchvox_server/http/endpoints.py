@@ -129,8 +129,10 @@ async def _answer(
         method, parameters = await run_in_threadpool(envelope.parse, intake.envelope)
         entry["method"] = echo(method)  # an unknown name can be 1 MiB long
         handler = registry.resolve(method, caller.principal)
-        api_request = ApiRequest(method, parameters, intake.upload, intake.upload_problem)
-        control = await control_hooks.before_dispatch(request, api_request, intake.upload_name)
+        api_request = ApiRequest(
+            method, parameters, intake.upload, intake.upload_problem, intake.upload_name
+        )
+        control = await control_hooks.before_dispatch(request, api_request)
         if control.answer is not None:
             cleanup.close()
             return control.answer

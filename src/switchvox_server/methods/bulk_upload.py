@@ -90,7 +90,7 @@ def bulk_upload_method(request: ApiRequest, context: MethodContext) -> Element:
         report_only=_report_only(request.scalar("report_only")),
         plan=request.scalar(plans.PARAMETER),
     )
-    recording = Recording(ImportSource(context.caller, context.address))
+    recording = Recording(ImportSource(context.caller, context.address, request.upload_name or ""))
     try:
         report = run_bulk_upload(
             context.database,

@@ -13,14 +13,15 @@ ParameterValue = str | tuple[str, ...]
 
 @dataclass(frozen=True, slots=True)
 class ApiRequest:
-    """A method name, its parameters (scalars or lists of strings), the uploaded file, and
-    the fault an upload deserves when its file arrived unusable (truncated, too large,
-    not spooled, or one of several)."""
+    """A method name, its parameters (scalars or lists of strings), the uploaded file, the
+    fault an upload deserves when its file arrived unusable (truncated, too large, not
+    spooled, or one of several), and the file's name as the client sent it."""
 
     method: str
     parameters: Mapping[str, ParameterValue] = field(default_factory=dict)
     upload: IO[bytes] | None = None
     upload_problem: Fault | None = None
+    upload_name: str | None = None
 
     def scalar(self, name: str) -> str | None:
         """The parameter as one string; a list of one item counts, an absent one (or an
