@@ -3,14 +3,15 @@ the store."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import IO, TYPE_CHECKING, TypeAlias
 
-if TYPE_CHECKING:
-    import argparse
+from switchvox_server.protocol.values import ascii_integer
 
+if TYPE_CHECKING:
     from switchvox_server.settings import Settings
     from switchvox_server.store.database import Database
 
@@ -77,3 +78,18 @@ def prepared_database(settings: Settings) -> Iterator[tuple[Database, bytes]]:
         yield database, secret_key
     finally:
         database.dispose()
+
+
+# Ids are 32-bit integer columns on PostgreSQL (and SQLite refuses more than 64 bits).
+MAX_RECORD_ID = 2**31 - 1
+
+
+def record_id(text: str) -> int:
+    """An argparse type for an id or a count: ASCII digits up to MAX_RECORD_ID, so that no
+    value beyond the store's columns reaches a query."""
+    value = ascii_integer(text.strip(), len(str(MAX_RECORD_ID)))
+    if value is None or value > MAX_RECORD_ID:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 0 to {MAX_RECORD_ID}, not {text!r}"
+        )
+    return value

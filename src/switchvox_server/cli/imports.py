@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from switchvox_server.cli.common import CommandError, fail, prepared_database, say
+from switchvox_server.cli.common import CommandError, fail, prepared_database, record_id, say
 from switchvox_server.faults import ApiError
 from switchvox_server.settings import Settings
 
@@ -41,11 +41,11 @@ def add_parser(commands: Commands) -> None:
     )
     actions = imports.add_subparsers(required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="the newest imports, newest first")
-    listing.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (50)")
+    listing.add_argument("--limit", type=record_id, default=50, metavar="N", help="at most N (50)")
     _format_option(listing)
     listing.set_defaults(run=_list)
     show = actions.add_parser("show", help="one import with its failed rows")
-    show.add_argument("id", type=int, metavar="ID")
+    show.add_argument("id", type=record_id, metavar="ID")
     _format_option(show, rows=" and every row")
     show.set_defaults(run=_show)
     undo = actions.add_parser(
@@ -54,7 +54,7 @@ def add_parser(commands: Commands) -> None:
         description="Put every extension the import wrote back as it was (created ones are"
         " removed). Refused when a later change touched some of them, unless --force.",
     )
-    undo.add_argument("id", type=int, metavar="ID")
+    undo.add_argument("id", type=record_id, metavar="ID")
     undo.add_argument(
         "--force", action="store_true", help="put back the others and keep those changed later"
     )
@@ -66,7 +66,7 @@ def add_parser(commands: Commands) -> None:
         " file itself is not kept (it holds passwords): give it again; it must be the very"
         " file of the import.",
     )
-    annotated.add_argument("id", type=int, metavar="ID")
+    annotated.add_argument("id", type=record_id, metavar="ID")
     annotated.add_argument("file", type=Path, metavar="FILE", help="the file that was uploaded")
     annotated.add_argument(
         "--output", "-o", type=Path, metavar="OUT", help="write to OUT, not standard output"

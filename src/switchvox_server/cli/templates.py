@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
-from switchvox_server.cli.common import CommandError, prepared_database, say
+from switchvox_server.cli.common import CommandError, prepared_database, record_id, say
 from switchvox_server.faults import FAULTS
 from switchvox_server.settings import Settings
 from switchvox_server.store.models import VoicemailPinRule
@@ -43,7 +43,7 @@ def add_parser(commands: Commands) -> None:
     listing = actions.add_parser("list", help="show every template with its defaults")
     listing.set_defaults(run=_list)
     show = actions.add_parser("show", help="show one template's defaults")
-    show.add_argument("id", type=int, metavar="ID")
+    show.add_argument("id", type=record_id, metavar="ID")
     show.set_defaults(run=_show)
     add = actions.add_parser("add", help="create a template and print its id")
     add.add_argument("name", metavar="NAME", help="a name no other template has")
@@ -52,12 +52,12 @@ def add_parser(commands: Commands) -> None:
     edit = actions.add_parser(
         "edit", help="change a template's name or settings (extensions made keep theirs)"
     )
-    edit.add_argument("id", type=int, metavar="ID")
+    edit.add_argument("id", type=record_id, metavar="ID")
     edit.add_argument("--name", help="a new name no other template has")
     _setting_options(edit)
     edit.set_defaults(run=_edit)
     remove = actions.add_parser("remove", help="remove a template no extension was made from")
-    remove.add_argument("id", type=int, metavar="ID")
+    remove.add_argument("id", type=record_id, metavar="ID")
     remove.set_defaults(run=_remove)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import tomllib
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,15 +20,21 @@ from switchvox_server.control.errors import ControlError
 from switchvox_server.control.injection import Injection, checked
 from switchvox_server.control.journal import as_document
 from switchvox_server.control.service import Control, dump_store, restore_store
+from switchvox_server.protocol.values import ascii_integer
 from switchvox_server.seed import SeedError, apply_seed, parse_seed
 from switchvox_server.settings import Settings
 from switchvox_server.store import control_tables
+from switchvox_server.store.database import failure_of
 
 PREFIX = "/_switchvox"
 # Small documents (faults, settings) are capped tightly; a state or seed document may hold
 # a whole store, so it may be as large as an upload.
 SMALL_BODY_BYTES = 64 * 1024
 JOURNAL_LIMIT = 10_000
+# Ids are 32-bit integer columns on PostgreSQL; a method name is short.
+MAX_ROW_ID = 2**31 - 1
+MAX_METHOD_CHARS = 255
+logger = logging.getLogger(__name__)
 _TOML_TYPES = ("application/toml", "text/toml", "application/x-toml")
 
 Handler = Callable[[Request, Control], Awaitable[Response]]
@@ -67,6 +74,12 @@ def _guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             return await handler(request, control)
         except ControlError as error:
             return _error(str(error), error.status)
+        except Exception as error:
+            failure = failure_of(control.database, error)
+            if failure is None:
+                raise  # a defect: Starlette's handler logs it and answers a JSON 500
+            logger.warning("control API: database unavailable: %s", failure)
+            return _error(f"the database is unavailable ({failure}); try it again later", 503)
 
     return endpoint
 
@@ -123,9 +136,10 @@ def _optional_int(request: Request, name: str, high: int) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= high):
+    value = ascii_integer(raw, len(str(high)))
+    if value is None or value > high:
         raise ControlError(f"journal: '{name}' must be a whole number from 0 to {high}")
-    return int(raw)
+    return value
 
 
 # --- handlers ----------------------------------------------------------------------------
@@ -168,7 +182,11 @@ async def _seed(request: Request, control: Control) -> Response:
 
 async def _get_journal(request: Request, control: Control) -> Response:
     method = request.query_params.get("method") or None
-    since = _optional_int(request, "since", 2**31)
+    if method is not None and (len(method) > MAX_METHOD_CHARS or not method.isprintable()):
+        raise ControlError(
+            f"journal: 'method' must be a method name of at most {MAX_METHOD_CHARS} characters"
+        )
+    since = _optional_int(request, "since", MAX_ROW_ID)
     limit = _optional_int(request, "limit", JOURNAL_LIMIT)
     entries = await run_in_threadpool(
         control.journal, method, since, JOURNAL_LIMIT if limit is None else limit
@@ -206,7 +224,8 @@ async def _clear_faults(request: Request, control: Control) -> Response:
 
 async def _remove_fault(request: Request, control: Control) -> Response:
     fault_id: int = request.path_params["id"]
-    removed = await run_in_threadpool(_remove, control, fault_id)
+    # An id past the column's range names no fault (and must not reach the database).
+    removed = 0 if fault_id > MAX_ROW_ID else await run_in_threadpool(_remove, control, fault_id)
     if not removed:
         raise ControlError(f"faults: there is no injected fault {fault_id}", 404)
     return JSONResponse({"removed": removed})

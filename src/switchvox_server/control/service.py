@@ -11,7 +11,7 @@ from switchvox_server.control.injection import Injection
 from switchvox_server.control.journal import JournalRecorder
 from switchvox_server.seed import Seed, reset_to_seed
 from switchvox_server.settings import Settings
-from switchvox_server.store import control_tables
+from switchvox_server.store import control_tables, history, retries
 from switchvox_server.store.database import Database
 
 # How long a journal read waits for this process's entries still being written.
@@ -20,12 +20,15 @@ FLUSH_TIMEOUT_SECONDS = 5.0
 
 def reset_store(database: Database, secret_key: bytes, settings: Settings) -> None:
     """The store back to its reset point (what `run_server` seeded), or to a fresh start
-    (template 1 `Default` and the `admin` account); journal, faults and run-time settings
-    cleared."""
+    (template 1 `Default` and the `admin` account); journal, faults, run-time settings, the
+    import history and stored retry answers cleared."""
     with database.exclusive_sessions.begin() as session:
         point = state.reset_point(session)
         if point is not None:
             state.restore(session, point)
+        # They describe the store being reset: an undo or a replay would act on another one.
+        history.forget_all(session)
+        retries.forget_all(session)
         control_tables.clear_journal(session)
         control_tables.remove_faults(session)
         runtime.clear(session)
