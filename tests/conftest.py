@@ -33,6 +33,16 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 CHEAP_SCRYPT = passwords.ScryptCost(n=2, r=1, p=1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip, visibly, the tests marked `postgres` when TEST_DATABASE_URL is unset."""
+    if TEST_DATABASE_URL:
+        return
+    skip = pytest.mark.skip(reason="needs TEST_DATABASE_URL (PostgreSQL)")
+    for item in items:
+        if item.get_closest_marker("postgres") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def cheap_scrypt(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Hash admin passwords at the cheapest scrypt cost in this process, unless the test is

@@ -149,11 +149,10 @@ def test_overlapping_uploads_through_one_process(database_url: str) -> None:
     assert_consistent(database_url, uploads, reports)
 
 
+@pytest.mark.postgres
 def test_overlapping_uploads_through_two_processes(database_url: str) -> None:
     """Overlapping uploads through two server processes on one PostgreSQL database never
     create a number twice, never lose a write, and never answer with a fault."""
-    if make_url(database_url).get_backend_name() != "postgresql":
-        pytest.skip("two server processes share a database only on PostgreSQL (TEST_DATABASE_URL)")
     uploads = overlapping_uploads([1, 3, 1, 1, 3, 1])
     with ExitStack() as stack:
         servers = [stack.enter_context(server_process(database_url)) for _ in range(2)]

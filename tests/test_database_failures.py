@@ -34,15 +34,12 @@ from switchvox_server.settings import Settings
 from switchvox_server.store.driver import BULK_WRITE_LOCK_KEY
 from switchvox_server.store.failures import database_failure
 from switchvox_server.store.postgres import SERVER_GRACE_SECONDS
-from tests.conftest import ADMIN_PASSWORD, TEST_DATABASE_URL, free_port, serving
+from tests.conftest import ADMIN_PASSWORD, free_port, serving
 from tests.db_proxy import DatabaseProxy, Mode, proxied
 from tests.helpers import fault, request_xml, upload
 from tests.servers import AUTH, csv_bytes, post_upload, report_of, wait_for, writer_lock_held
 
 UNAVAILABLE = (FAULTS.DATABASE_UNAVAILABLE.code, FAULTS.DATABASE_UNAVAILABLE.template)
-postgres_only = pytest.mark.skipif(
-    TEST_DATABASE_URL is None, reason="needs TEST_DATABASE_URL (PostgreSQL)"
-)
 # Short timeouts keep the suite quick; the bounds below scale with them. libpq's connect
 # timeout is whole seconds, at least 2.
 CONNECT_TIMEOUT = 2.0
@@ -124,7 +121,6 @@ def assert_answers(response: httpx2.Response) -> None:
 
 
 @pytest.mark.postgres
-@postgres_only
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [Mode.CUT, Mode.SILENT], ids=lambda mode: mode.value)
 def test_requests_during_an_outage_get_10007_and_service_resumes(
@@ -153,7 +149,6 @@ def test_requests_during_an_outage_get_10007_and_service_resumes(
 
 
 @pytest.mark.postgres
-@postgres_only
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [Mode.CUT, Mode.SILENT], ids=lambda mode: mode.value)
 def test_an_upload_cut_off_mid_stream_stores_nothing(
@@ -190,7 +185,6 @@ def test_an_upload_cut_off_mid_stream_stores_nothing(
 
 
 @pytest.mark.postgres
-@postgres_only
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [Mode.CUT, Mode.SILENT], ids=lambda mode: mode.value)
 def test_readiness_follows_the_database_and_health_never_waits(
@@ -218,7 +212,6 @@ def test_readiness_follows_the_database_and_health_never_waits(
 
 
 @pytest.mark.postgres
-@postgres_only
 @pytest.mark.slow
 def test_with_the_default_timeouts_a_silent_database_is_answered_in_time(
     database_url: str,
