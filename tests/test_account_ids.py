@@ -9,7 +9,7 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from switchvox_server.store.database import alembic_config, open_database
-from tests.helpers import upload
+from tests.helpers import stored_extensions, upload
 
 CSV_HEADER = "ext,fname,lname,email,password,phone_password\n"
 
@@ -21,13 +21,9 @@ def csv_of(*numbers: int) -> str:
 
 
 def account_ids(database_url: str) -> dict[str, int]:
-    database = open_database(database_url)
-    try:
-        with database.engine.connect() as connection:
-            rows = connection.execute(text("SELECT number, account_id FROM extensions"))
-            return {row.number: row.account_id for row in rows}
-    finally:
-        database.dispose()
+    """The account id of every stored extension, by number."""
+    stored = stored_extensions(database_url, "account_id")
+    return {number: row["account_id"] for number, row in stored.items()}
 
 
 def test_the_first_extension_of_a_new_store_is_1101(client: TestClient) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from lxml import etree
@@ -15,7 +14,7 @@ from switchvox_server.app import create_app
 from switchvox_server.bulk.messages import RowMessage
 from switchvox_server.settings import Settings
 from tests.conftest import free_port, serving
-from tests.helpers import CurlClient, errors_of, section, upload
+from tests.helpers import CurlClient, errors_of, section, stored_count, stored_extensions, upload
 
 HEADER = "ext,fname,lname,email,password,voicemail_password,phone_password"
 GOOD = "Ann,Lee,ann@test.com,webpass1,1234,sipsecret"
@@ -45,22 +44,6 @@ def row(number: str, cells: str = GOOD) -> str:
 
 def csv(*rows: str, header: str = HEADER) -> str:
     return header + "\n" + "".join(rows)
-
-
-def stored(client: TestClient, number: str) -> dict[str, Any]:
-    database = client.app.state.database  # type: ignore[attr-defined]
-    with database.engine.connect() as connection:
-        found = connection.execute(
-            text("SELECT * FROM extensions WHERE number = :number"), {"number": number}
-        ).first()
-    assert found is not None, f"extension {number} is not stored"
-    return dict(found._mapping)
-
-
-def count(client: TestClient) -> int:
-    database = client.app.state.database  # type: ignore[attr-defined]
-    with database.engine.connect() as connection:
-        return int(connection.execute(text("SELECT count(*) FROM extensions")).scalar_one())
 
 
 @pytest.mark.parametrize(
@@ -110,7 +93,7 @@ def test_each_row_rule_fails_the_row(client: TestClient, cells: str, message: st
     response = upload(client, csv(row("501", cells)))
     assert section(response, "create_failed") == ["501"]
     assert errors_of(response, "501") == [message]
-    assert count(client) == 0
+    assert stored_count(client) == 0
 
 
 @pytest.mark.parametrize(
@@ -183,8 +166,8 @@ def test_virtual_extensions_ignore_the_phone_password(client: TestClient) -> Non
     )
     assert response.find(".//bulk_creation_report").get("extension_type") == "Virtual Extension"
     assert section(response, "created") == ["501"]
-    assert stored(client, "501")["phone_password_ha1"] is None
-    assert stored(client, "501")["extension_type"] == "virtual"
+    assert stored_extensions(client)["501"]["phone_password_ha1"] is None
+    assert stored_extensions(client)["501"]["extension_type"] == "virtual"
 
 
 def test_same_extension_twice_in_a_file(client: TestClient) -> None:
@@ -207,7 +190,7 @@ def test_mac_addresses(client: TestClient) -> None:
         ),
     )
     assert section(first, "created") == ["501"]
-    assert stored(client, "501")["mac_address"] == "000FD3AABB01"
+    assert stored_extensions(client)["501"]["mac_address"] == "000FD3AABB01"
     assert errors_of(first, "502") == [RowMessage.MAC_ADDRESS_REPEATED.format("000FD3AABB01", 2)]
     assert errors_of(first, "503") == [RowMessage.MAC_ADDRESS.format()]
     second = upload(client, csv(row("504", GOOD + ",000fd3aabb01"), header=header))
@@ -221,7 +204,7 @@ def test_created_rows_take_template_defaults(client: TestClient) -> None:
             text("UPDATE templates SET title = 'Staff', location = 'HQ' WHERE id = 1")
         )
     upload(client, csv(row("501"), header=HEADER))
-    extension = stored(client, "501")
+    extension = stored_extensions(client)["501"]
     assert (extension["title"], extension["location"]) == ("Staff", "HQ")
     assert extension["template_id"] == 1
     assert extension["lang_locale"] == "en_us"
@@ -235,7 +218,7 @@ def test_voicemail_pin_defaults_to_the_extension(client: TestClient) -> None:
 
     upload(client, csv(row("501", "Ann,Lee,a@test.com,webpass1,,sipsecret")))
     secret = client.app.state.secret_key  # type: ignore[attr-defined]
-    assert stored(client, "501")["voicemail_pin_digest"] == voicemail_pin_digest(
+    assert stored_extensions(client)["501"]["voicemail_pin_digest"] == voicemail_pin_digest(
         secret, "501", "501"
     )
 
@@ -257,14 +240,14 @@ def test_replace_rebuilds_from_template_and_row(client: TestClient) -> None:
         csv(row("501", "Ann,Lee,a@test.com,webpass1,1234,sipsecret")),
     )
     upload(client, "ext,title\n501,Boss\n", dupe_process=3)
-    before = stored(client, "501")
+    before = stored_extensions(client)["501"]
     response = upload(
         client, csv(row("501", "Bea,Ray,b@test.com,webpass2,4321,sipsecret2")), dupe_process=2
     )
     assert section(response, "replaced") == ["501"]
     replaced = response.find(".//replaced/extension")
     assert (replaced.get("first_name"), replaced.get("last_name")) == ("Bea", "Ray")
-    after = stored(client, "501")
+    after = stored_extensions(client)["501"]
     assert after["account_id"] == before["account_id"]
     assert after["title"] == ""
     assert after["web_password_ha1"] != before["web_password_ha1"]
@@ -273,16 +256,16 @@ def test_replace_rebuilds_from_template_and_row(client: TestClient) -> None:
 def test_replace_that_fails_validation_is_create_failed(client: TestClient) -> None:
     """A replace row missing what a new extension needs fails and changes nothing."""
     upload(client, csv(row("501")))
-    before = stored(client, "501")
+    before = stored_extensions(client)["501"]
     response = upload(client, "ext,fname\n501,Bea\n", dupe_process=2)
     assert section(response, "create_failed") == ["501"]
-    assert stored(client, "501") == before
+    assert stored_extensions(client)["501"] == before
 
 
 def test_update_changes_only_non_empty_cells(client: TestClient) -> None:
     """On update an empty cell keeps the stored value and the report shows stored values."""
     upload(client, csv(row("501", "Ann,Lee,a@test.com,webpass1,1234,sipsecret")))
-    before = stored(client, "501")
+    before = stored_extensions(client)["501"]
     response = upload(client, csv(row("501", ",Smith,,,,")), dupe_process=3)
     assert section(response, "updated") == ["501"]
     updated = response.find(".//updated/extension")
@@ -291,7 +274,7 @@ def test_update_changes_only_non_empty_cells(client: TestClient) -> None:
         "Smith",
         "a@test.com",
     )
-    after = stored(client, "501")
+    after = stored_extensions(client)["501"]
     assert after["last_name"] == "Smith"
     for column in (
         "first_name",
@@ -313,7 +296,7 @@ def test_update_cell_of_spaces_blanks_the_field(client: TestClient) -> None:
     )
     response = upload(client, f"{header}\n501,,,,,,   ,\n", dupe_process=3)
     assert section(response, "updated") == ["501"]
-    extension = stored(client, "501")
+    extension = stored_extensions(client)["501"]
     assert (extension["title"], extension["location"]) == ("", "HQ")
 
 
@@ -326,7 +309,7 @@ def test_update_cannot_blank_a_required_field(client: TestClient) -> None:
         RowMessage.FIRST_NAME.format(),
         RowMessage.PHONE_PASSWORD_REQUIRED.format(),
     ]
-    assert stored(client, "501")["first_name"] == "Ann"
+    assert stored_extensions(client)["501"]["first_name"] == "Ann"
 
 
 def test_update_of_a_missing_extension_creates_it(client: TestClient) -> None:
@@ -341,15 +324,15 @@ def test_report_only_reports_and_changes_nothing(client: TestClient) -> None:
     body = csv(
         row("501", "Bea,Ray,b@test.com,webpass2,4321,sipsecret2"), row("502"), row("503", ",,,,,")
     )
-    before = stored(client, "501")
+    before = stored_extensions(client)["501"]
     preview = upload(client, body, dupe_process=2, report_only=1)
-    assert count(client) == 1
-    assert stored(client, "501") == before
+    assert stored_count(client) == 1
+    assert stored_extensions(client)["501"] == before
     real = upload(client, body, dupe_process=2)
     from tests.helpers import canonical
 
     assert canonical(preview) == canonical(real)
-    assert count(client) == 2
+    assert stored_count(client) == 2
 
 
 def test_every_row_lands_in_exactly_one_section_in_file_order(client: TestClient) -> None:

@@ -20,7 +20,7 @@ from switchvox_server.bulk import report
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
 from tests.conftest import ADMIN_PASSWORD, free_port, serving
-from tests.helpers import fault, large_csv, request_xml, upload
+from tests.helpers import fault, large_csv, request_xml, stored_count, upload
 from tests.servers import wait_for
 
 ROWS = 20000  # enough for the helper process, and for the spool to move to disk
@@ -37,12 +37,6 @@ def open_temporary_files() -> int:
             continue  # the directory's own descriptor, closed by now
         count += target.startswith(directory)
     return count
-
-
-def stored_count(client: TestClient) -> int:
-    database = client.app.state.database  # type: ignore[attr-defined]
-    with database.sessions() as session:
-        return queries.count_extensions(session)
 
 
 def failing_spool(call: str, budget: int) -> type[Any]:
