@@ -15,6 +15,7 @@ CSV_HEADER = "ext,fname,lname,email,password,phone_password\n"
 
 
 def csv_of(*numbers: int) -> str:
+    """A CSV file of valid sip rows for `numbers`."""
     return CSV_HEADER + "".join(
         f"{n},Ann,Lee,u{n}@test.com,webpass{n},sipsecret{n}\n" for n in numbers
     )

@@ -20,6 +20,7 @@ STORED = {name: hash_password(name) for name in ("right", "a", "b", "c", "old", 
 
 
 def slow_check(password: str, stored: str | None = None, name: str = "admin") -> SlowCheck:
+    """A sign-in check of `password` against a stored hash (by default that of "right")."""
     return SlowCheck(name, password, stored or STORED["right"], Principal.FULL_ADMIN)
 
 

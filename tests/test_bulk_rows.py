@@ -39,10 +39,12 @@ def client(
 
 
 def row(number: str, cells: str = GOOD) -> str:
+    """One CSV line: `number` followed by `cells`."""
     return f"{number},{cells}\n"
 
 
 def csv(*rows: str, header: str = HEADER) -> str:
+    """A CSV file of `header` and `rows`."""
     return header + "\n" + "".join(rows)
 
 

@@ -250,6 +250,7 @@ def test_terminal_bar_waits_then_draws_in_place() -> None:
 
 
 def big_csv(path: Path, rows: int) -> Path:
+    """Write a CSV file of `rows` valid rows to `path`."""
     lines = ["ext,fname,lname,email,password,phone_password"]
     lines += [
         f"{n},F{n},L{n},u{n}@example.com,web{n},sip{n}x" for n in range(100000, 100000 + rows)

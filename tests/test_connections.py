@@ -36,6 +36,7 @@ def live(settings: Settings, **changes: object) -> Iterator[tuple[str, int]]:
 
 
 def connect(address: tuple[str, int]) -> socket.socket:
+    """A non-blocking TCP connection to `address`."""
     connection = socket.create_connection(address, timeout=5)
     connection.setblocking(False)
     return connection
@@ -53,6 +54,7 @@ def is_closed(connection: socket.socket) -> bool:
 
 
 def healthz_seconds(http: httpx2.Client) -> float:
+    """How long a successful /healthz takes, in seconds."""
     started = time.perf_counter()
     assert http.get("/healthz").status_code == 200
     return time.perf_counter() - started

@@ -67,6 +67,7 @@ class Live:
 
 
 def serve(settings: Settings) -> Iterator[Live]:
+    """The app served on loopback with an API client and a control client."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with (
@@ -85,6 +86,7 @@ def live(settings: Settings) -> Iterator[Live]:
 
 
 def extension_numbers(response: httpx2.Response) -> list[str]:
+    """The `number` of every extension in an answer."""
     document = etree.fromstring(response.content)
     return [node.get("number", "") for node in document.iterfind(".//extension")]
 

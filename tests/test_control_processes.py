@@ -21,6 +21,7 @@ ENV = {"SWITCHVOX_CONTROL_TOKEN": TOKEN}
 
 
 def get_info(client: httpx2.Client, url: str) -> httpx2.Response:
+    """Post a getInfo for extension 101 to the server at `url`."""
     body = request_xml(GET_INFO, extensions="<extension>101</extension>")
     return client.post(f"{url}/xml", content=body, headers={"Content-Type": "text/xml"}, auth=AUTH)
 

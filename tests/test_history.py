@@ -30,12 +30,14 @@ ROWS = "301,Ann,Lee,ann@x.org,web301pw,sip301x\n302,Bob,Ray,bob@x.org,web302pw,s
 
 
 def call(client: TestClient, method: str, **parameters: object) -> etree._Element:
+    """Post `method` with `parameters`; the parsed answer."""
     response = client.post("/xml", content=request_xml(method, **parameters))
     assert response.status_code == 200, response.text
     return etree.fromstring(response.content)
 
 
 def history_rows(database_url: str) -> int:
+    """How many imports the history holds."""
     engine = create_engine(database_url)
     with engine.connect() as connection:
         count = connection.execute(text("SELECT count(*) FROM imports")).scalar_one()
@@ -44,6 +46,7 @@ def history_rows(database_url: str) -> int:
 
 
 def undone(client: TestClient, import_id: int, **extra: object) -> etree._Element:
+    """Undo import `import_id`, which must succeed; the answer."""
     answer = call(client, UNDO, import_id=import_id, **extra)
     assert answer.find("result") is not None, etree.tostring(answer)
     return answer

@@ -39,6 +39,7 @@ def write(tmp_path: Path) -> Write:
 
 
 def run(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str, str]:
+    """Run a command in-process; its exit status, stdout and stderr."""
     status = main(list(arguments))
     out, err = capsys.readouterr()
     return status, out, err

@@ -27,10 +27,12 @@ FIELDS = ("username", "realm", "nonce", "uri", "response", "qop", "nc", "cnonce"
 
 
 def basic(credentials: bytes) -> bytes:
+    """A Basic `Authorization` value of raw `credentials`."""
     return b"Basic " + base64.b64encode(credentials)
 
 
 def md5(text: str) -> str:
+    """Hex MD5 of `text`, as Digest computes it."""
     return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 

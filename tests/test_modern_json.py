@@ -42,6 +42,7 @@ def scalars(value: object) -> list[object]:
 
 
 def upload_json(client: TestClient) -> dict[str, object]:
+    """Post the JSON upload with its CSV file; the parsed answer."""
     files = {"request": (None, json.dumps(UPLOAD)), "csv_file": ("x.csv", CSV, "text/csv")}
     response = client.post("/json", files=files)
     assert response.status_code == 200

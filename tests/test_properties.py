@@ -24,6 +24,7 @@ COLUMNS = ["ext", "fname", "lname", "email", "password", "phone_password", "titl
 
 
 def post_form(client: TestClient, envelope: bytes, csv_bytes: bytes) -> etree._Element:
+    """Post an upload form of `envelope` and `csv_bytes`; the parsed answer."""
     response = client.post(
         "/xml",
         data={"request": envelope.decode("utf-8", "replace")},
@@ -34,6 +35,7 @@ def post_form(client: TestClient, envelope: bytes, csv_bytes: bytes) -> etree._E
 
 
 def assert_report_or_known_fault(response: etree._Element) -> None:
+    """Check that `response` is a whole report or faults with known codes only."""
     errors = response.findall("errors/error")
     if errors:
         assert response.find("result") is None

@@ -141,6 +141,7 @@ def remember_reports(monkeypatch: pytest.MonkeyPatch) -> list[report.BulkReport]
 
 
 def closed(bulk_report: report.BulkReport) -> bool:
+    """Whether every section spool of `bulk_report` is closed."""
     return all(spool._file.closed for spool in bulk_report.sections.values())
 
 

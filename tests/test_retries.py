@@ -25,6 +25,7 @@ KEY = "upload-2026-12-01-a"
 def post(
     client: TestClient, csv: str, key: str | None = KEY, path: str = "/xml", **parameters: object
 ) -> httpx2.Response:
+    """Post an upload of `csv` with an idempotency key unless `key` is None."""
     values: dict[str, object] = {"extension_type": "sip", "dupe_process": 1}
     values["template_account_id"] = 1
     values.update(parameters)
@@ -38,6 +39,7 @@ def post(
 
 
 def fault_code(response: httpx2.Response) -> int:
+    """The code of the first error of a fault answer."""
     assert b"<errors>" in response.content, response.content
     return int(response.content.split(b'code="')[1].split(b'"')[0])
 

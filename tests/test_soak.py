@@ -72,10 +72,12 @@ def csv_of(rows: Sequence[tuple[str, str]], *, broken_at: int | None = None) -> 
 
 
 def numbered(numbers: Sequence[int] | range, last_name: str = "Soak") -> list[tuple[str, str]]:
+    """(number, last name) pairs for `numbers`."""
     return [(str(number), last_name) for number in numbers]
 
 
 def fault_code(response: httpx2.Response) -> str:
+    """The codes of a fault answer, joined with commas."""
     assert response.status_code == 200, response.text[:2000]
     document = etree.fromstring(response.content)
     assert document.find("result") is None, response.text[:2000]

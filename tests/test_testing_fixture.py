@@ -55,6 +55,7 @@ def post_upload(
 
 
 def report(response: httpx2.Response) -> etree._Element:
+    """The parsed answer, which must have status 200."""
     assert response.status_code == 200, response.text
     return etree.fromstring(response.content)
 

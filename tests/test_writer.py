@@ -50,6 +50,7 @@ CREATE = UploadParameters(ExtensionType.SIP, DupeProcess.SKIP, "1", report_only=
 
 
 def large_csv(first: int, count: int = ROWS, *, title: str = "") -> str:
+    """A CSV file large enough for the helper process."""
     text = helpers.large_csv(first, count, title=title)
     assert len(text.encode()) >= HELPER_PROCESS_BYTES
     return text

@@ -19,6 +19,7 @@ BULK = "switchvox.extensions.phones.bulk.upload"
 
 
 def fault(body: bytes) -> ErrorEntry:
+    """The single error entry with which parse_request refuses `body`."""
     with pytest.raises(ApiError) as caught:
         parse_request(body)
     (entry,) = caught.value.errors
@@ -26,10 +27,12 @@ def fault(body: bytes) -> ErrorEntry:
 
 
 def unparsable(reason: str) -> str:
+    """The message of a request that could not be parsed for `reason`."""
     return f"The request could not be parsed ({reason})."
 
 
 def canonical(document: bytes) -> bytes:
+    """Canonical XML without whitespace-only text."""
     root = etree.fromstring(document)
     for node in root.iter():
         if node.text is not None and not node.text.strip():
@@ -40,14 +43,17 @@ def canonical(document: bytes) -> bytes:
 
 
 def render(method: str, result: Element | None, errors: tuple[ErrorEntry, ...] = ()) -> bytes:
+    """The XML answer render_response gives."""
     return b"".join(render_response(method, result, errors))
 
 
 def lazy(tag: str, rows: list[Element]) -> LazyChildren:
+    """`rows` as children produced on demand."""
     return LazyChildren(tag, len(rows), lambda: iter(rows))
 
 
 def row(extension: int | str, first: str, last: str, email: str) -> Element:
+    """A report's extension element."""
     return Element(
         "extension",
         {"extension": extension, "first_name": first, "last_name": last, "email": email},
@@ -264,6 +270,7 @@ def test_missing_method(body: bytes) -> None:
 
 
 def spec_report() -> Element:
+    """The bulk creation report of the method page's example."""
     failed = Element(
         "extension",
         {"extension": 304, "first_name": "", "last_name": "last", "email": "last@test.com"},
