@@ -31,7 +31,7 @@ EXAMPLE_FORM = (
 SECTIONS = ("create_failed", "created", "replaced", "updated", "skipped")
 
 
-def request_xml(method: str = BULK_UPLOAD, **parameters: object) -> bytes:
+def request_xml(method: str = BULK_UPLOAD, /, **parameters: object) -> bytes:
     """A request envelope with each parameter as a child element of <parameters>."""
     children = "".join(f"<{name}>{value}</{name}>" for name, value in parameters.items())
     return f'<request method="{method}"><parameters>{children}</parameters></request>'.encode()

@@ -166,7 +166,9 @@ def test_virtual_extensions_ignore_the_phone_password(client: TestClient) -> Non
     response = upload(
         client, csv(row("501", "Ann,Lee,a@test.com,webpass1,1234,")), extension_type="virtual"
     )
-    assert response.find(".//bulk_creation_report").get("extension_type") == "Virtual Extension"
+    report = response.find(".//bulk_creation_report")
+    assert report is not None
+    assert report.get("extension_type") == "Virtual Extension"
     assert section(response, "created") == ["501"]
     assert stored_extensions(client)["501"]["phone_password_ha1"] is None
     assert stored_extensions(client)["501"]["extension_type"] == "virtual"
@@ -232,6 +234,7 @@ def test_skip_leaves_existing_rows_unvalidated(client: TestClient) -> None:
     assert section(response, "skipped") == ["501"]
     assert section(response, "created") == ["502"]
     skipped = response.find(".//skipped/extension")
+    assert skipped is not None
     assert (skipped.get("first_name"), skipped.get("email")) == ("", "")
 
 
@@ -248,6 +251,7 @@ def test_replace_rebuilds_from_template_and_row(client: TestClient) -> None:
     )
     assert section(response, "replaced") == ["501"]
     replaced = response.find(".//replaced/extension")
+    assert replaced is not None
     assert (replaced.get("first_name"), replaced.get("last_name")) == ("Bea", "Ray")
     after = stored_extensions(client)["501"]
     assert after["account_id"] == before["account_id"]
@@ -271,6 +275,7 @@ def test_update_changes_only_non_empty_cells(client: TestClient) -> None:
     response = upload(client, csv(row("501", ",Smith,,,,")), dupe_process=3)
     assert section(response, "updated") == ["501"]
     updated = response.find(".//updated/extension")
+    assert updated is not None
     assert (updated.get("first_name"), updated.get("last_name"), updated.get("email")) == (
         "Ann",
         "Smith",
@@ -379,6 +384,7 @@ def test_encodings_and_delimiters(client: TestClient, encoded: bytes) -> None:
     response = upload(client, encoded)
     created = response.find(".//created/extension")
     assert created is not None
+    assert created is not None
     assert (created.get("first_name"), created.get("last_name")) == ("Zoë", "Müller")
 
 
@@ -390,6 +396,7 @@ def test_quoted_cells_and_header_matching(client: TestClient) -> None:
     )
     response = upload(client, body)
     created = response.find(".//created/extension")
+    assert created is not None
     assert (created.get("first_name"), created.get("last_name")) == ('Ann "Jo"', "Lee, Jr.")
 
 
@@ -426,7 +433,7 @@ def test_a_ragged_row_is_reported_by_its_extension_only(
     skipped = exists and dupe_process == 1
     reported = response.find(f".//{'skipped' if skipped else 'create_failed'}/extension")
     assert reported is not None
-    assert dict(reported.attrib) == {
+    assert dict(reported.items()) == {
         "extension": "501",
         "first_name": "",
         "last_name": "",

@@ -63,7 +63,10 @@ def serving_through_a_proxy(database_url: str, **timeouts: float) -> Iterator[Pr
     """The server on a live port, its database reached through a proxy the test drives."""
     with proxied(database_url) as (proxy, url):
         settings = Settings(
-            database_url=url, admin_password=ADMIN_PASSWORD, writer_process=False, **timeouts
+            database_url=url,
+            admin_password=ADMIN_PASSWORD,
+            writer_process=False,
+            **timeouts,  # type: ignore[arg-type]  # only the float timeouts are passed
         )
         port = free_port()
         with serving(create_app(settings), port):
@@ -241,10 +244,10 @@ def writer_lock_taken(database_url: str) -> Iterator[None]:
             holder.execute("ROLLBACK")
             holder.close()
         return
-    with psycopg.connect(url.set(drivername="postgresql").render_as_string(False)) as holder:
-        holder.execute("SELECT pg_advisory_xact_lock(%s)", (BULK_WRITE_LOCK_KEY,))
+    with psycopg.connect(url.set(drivername="postgresql").render_as_string(False)) as locker:
+        locker.execute("SELECT pg_advisory_xact_lock(%s)", (BULK_WRITE_LOCK_KEY,))
         yield
-        holder.rollback()
+        locker.rollback()
 
 
 def test_a_lock_held_too_long_is_10007_while_reads_go_on(

@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 import pytest
@@ -152,7 +152,7 @@ def test_the_json_endpoint_answers_10008_in_json(
 @pytest.fixture
 def driver(database_url: str) -> ModuleType:
     """The DB-API module of the test database's driver."""
-    return create_engine(database_url).dialect.loaded_dbapi
+    return cast(ModuleType, create_engine(database_url).dialect.loaded_dbapi)
 
 
 @pytest.mark.parametrize(

@@ -135,8 +135,10 @@ def test_a_guessing_flood_leaves_the_admin_served_and_memory_bounded(
     assert isinstance(admin, list)
     growth = result["growth"]
     assert isinstance(growth, int)
+    answers = result["answers"]
+    assert isinstance(answers, collections.Counter)
     print(
-        f"\nattackers' answers {dict(result['answers'])}, admin sign-ins {len(admin)},"
+        f"\nattackers' answers {dict(answers)}, admin sign-ins {len(admin)},"
         f" slowest {max(seconds for _, seconds in admin):.3f} s,"
         f" memory growth {growth / MIB:.1f} MiB"
     )

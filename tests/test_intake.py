@@ -179,7 +179,7 @@ def test_spool_failure_is_32334(client: TestClient, monkeypatch: pytest.MonkeyPa
     def no_space(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(multipart.tempfile, "SpooledTemporaryFile", no_space)
+    monkeypatch.setattr(multipart.tempfile, "SpooledTemporaryFile", no_space)  # type: ignore[attr-defined]
     response = post(client, body(part("request", ENVELOPE), part("csv_file", CSV, "x.csv")))
     assert fault(response) == (
         32334,

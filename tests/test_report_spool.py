@@ -43,7 +43,7 @@ def failing_spool(call: str, budget: int) -> type[Any]:
     """A spool file that fails with ENOSPC once `budget` bytes have been written (`write`),
     or whenever it is flushed (`flush`): a temporary space that fills up."""
 
-    class FullSpool(report.SpooledTemporaryFile):  # type: ignore[type-arg]
+    class FullSpool(tempfile.SpooledTemporaryFile[bytes]):
         written = 0
 
         def write(self, data: Any) -> int:

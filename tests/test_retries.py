@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx2
 import pytest
@@ -23,7 +24,11 @@ KEY = "upload-2026-12-01-a"
 
 
 def post(
-    client: TestClient, csv: str, key: str | None = KEY, path: str = "/xml", **parameters: object
+    client: TestClient,
+    csv: str,
+    key: str | None = KEY,
+    path: str = "/xml",
+    **parameters: object,
 ) -> httpx2.Response:
     """Post an upload of `csv` with an idempotency key unless `key` is None."""
     values: dict[str, object] = {"extension_type": "sip", "dupe_process": 1}
@@ -75,7 +80,7 @@ def test_the_plan_header_is_answered_again(client: TestClient) -> None:
     ],
 )
 def test_the_same_key_with_another_request_is_refused(
-    client: TestClient, database_url: str, csv: str, changes: dict[str, object]
+    client: TestClient, database_url: str, csv: str, changes: dict[str, Any]
 ) -> None:
     """Another file, other parameters or the other envelope under a used key is a fault,
     and nothing of it is applied."""
