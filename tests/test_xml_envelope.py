@@ -14,6 +14,7 @@ from switchvox_server.protocol.xml_envelope import (
     parse_request,
     render_response,
 )
+from tests.helpers import canonical
 
 BULK = "switchvox.extensions.phones.bulk.upload"
 
@@ -29,17 +30,6 @@ def fault(body: bytes) -> ErrorEntry:
 def unparsable(reason: str) -> str:
     """The message of a request that could not be parsed for `reason`."""
     return f"The request could not be parsed ({reason})."
-
-
-def canonical(document: bytes) -> bytes:
-    """Canonical XML without whitespace-only text."""
-    root = etree.fromstring(document)
-    for node in root.iter():
-        if node.text is not None and not node.text.strip():
-            node.text = None
-        if node.tail is not None and not node.tail.strip():
-            node.tail = None
-    return etree.tostring(root, method="c14n2")
 
 
 def render(method: str, result: Element | None, errors: tuple[ErrorEntry, ...] = ()) -> bytes:
