@@ -313,6 +313,7 @@ def test_terminal_bar_counts_rows_once_the_pipeline_tells() -> None:
     assert stream.getvalue() == "\rchecking  50%  60 rows  15 rows/s  0:04, about 0:04 left"
 
 
+@pytest.mark.slow
 def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     """On a terminal the bar shows rising percentages of the file read, counts the rows
     checked (not the lines read), ends at 100% and a newline, and the report still goes to

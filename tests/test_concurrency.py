@@ -146,6 +146,7 @@ def test_overlapping_uploads_through_two_processes(database_url: str) -> None:
     assert_consistent(database_url, uploads, reports)
 
 
+@pytest.mark.slow
 def test_racing_uploads_never_give_one_mac_twice(database_url: str) -> None:
     """Four uploads at once giving the same MACs to different numbers: one creates its rows,
     the others fail every row, and each MAC is stored once (two processes on PostgreSQL)."""
@@ -166,6 +167,7 @@ def test_racing_uploads_never_give_one_mac_twice(database_url: str) -> None:
     }
 
 
+@pytest.mark.slow
 def test_get_info_answers_during_a_large_upload(database_url: str, tmp_path: Path) -> None:
     """getInfo answers within two seconds while a large upload holds the writer lock."""
     large = range(200_000, 300_000)

@@ -13,6 +13,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import replace
 
 import httpx2
+import pytest
 
 from switchvox_server.app import create_app
 from switchvox_server.http.connections import server_options
@@ -155,6 +156,7 @@ def test_shutdown_waits_for_requests_in_flight_up_to_its_timeout(settings: Setti
     assert 0.9 < stopped_after < 5
 
 
+@pytest.mark.slow
 def test_uvicorn_run_directly_takes_the_head_deadline_from_the_environment(
     database_url: str,
 ) -> None:

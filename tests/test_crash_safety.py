@@ -17,6 +17,7 @@ from contextlib import closing
 from pathlib import Path
 
 import httpx2
+import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
@@ -58,6 +59,7 @@ def bytes_on_disk(database_url: str) -> Callable[[], int]:
     return relation_size
 
 
+@pytest.mark.slow
 def test_killed_upload_leaves_nothing_and_the_store_recovers(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -91,6 +91,7 @@ def test_dockerfile_runs_as_a_non_root_user() -> None:
     assert any(".[postgres]" in line for line in lines if line.startswith("RUN pip install"))
 
 
+@pytest.mark.slow
 def test_compose_commands_work_natively(compose: dict[str, Any], database_url: str) -> None:
     """The migrate and app commands of the compose file run here, on the test database, and
     the server logs one line per request."""

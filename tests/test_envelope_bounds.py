@@ -240,6 +240,7 @@ def parse_cpu_seconds(body: bytes) -> float:
     return best
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", SHAPES)
 def test_parsing_is_linear_in_the_envelope(shape: str) -> None:
     """A hostile envelope four times larger (up to the 1 MiB limit) costs at most about four

@@ -156,6 +156,7 @@ def test_many_identical_failures_are_grouped_with_a_count(
     )
 
 
+@pytest.mark.slow
 def test_updates_that_change_nothing_are_counted_and_labels_noted(
     capsys: pytest.CaptureFixture[str], write: Write
 ) -> None:

@@ -108,6 +108,7 @@ def test_a_committed_upload_gets_its_whole_report_without_writing_after_the_comm
     assert stored_count(client) == ROWS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("writer_process", [False, True], ids=["in-process", "helper"])
 def test_a_failure_after_the_commit_still_answers_the_whole_report(
     make_client: Callable[..., TestClient],

@@ -225,6 +225,7 @@ def test_get_info_huge_account_ids_are_simply_not_found(populated: TestClient, d
     assert [node.get("number") for node in document.iter("extension")] == ["301"]
 
 
+@pytest.mark.slow
 def test_a_large_page_streams_from_the_database(client: TestClient) -> None:
     """A page of thousands of rows is produced while it is rendered: the handler returns lazy
     rows, and rendering them peaks at a fraction of the memory of the rows held at once."""

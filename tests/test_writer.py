@@ -115,6 +115,7 @@ def after_batches(
     return acted
 
 
+@pytest.mark.slow
 def test_helper_gives_the_same_report_and_store(make_client: Callable[..., TestClient]) -> None:
     """Create then update through the helper process match the in-process results exactly."""
     results = []
