@@ -19,7 +19,7 @@ REALM = "switchvox_api_auth"
 SIP_REALM = "asterisk"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScryptCost:
     """The scrypt work factors `hash_password` writes into a new encoding."""
 
