@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, make_url, text
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from switchvox_server import passwords
 from switchvox_server.app import create_app
 from switchvox_server.http.auth import Authenticator
 from switchvox_server.http.throttle import FailureThrottle
@@ -27,6 +28,27 @@ from switchvox_server.settings import Settings
 FIXTURES = Path(__file__).parent / "fixtures"
 ADMIN_PASSWORD = "admin-secret"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+# The least work scrypt accepts: admin accounts are hashed in almost every test, and the
+# production cost (tens of milliseconds each) buys the tests nothing.
+CHEAP_SCRYPT = passwords.ScryptCost(n=2, r=1, p=1)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip, visibly, the tests marked `postgres` when TEST_DATABASE_URL is unset."""
+    if TEST_DATABASE_URL:
+        return
+    skip = pytest.mark.skip(reason="needs TEST_DATABASE_URL (PostgreSQL)")
+    for item in items:
+        if item.get_closest_marker("postgres") is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def cheap_scrypt(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash admin passwords at the cheapest scrypt cost in this process, unless the test is
+    marked `real_scrypt`. Servers in subprocesses (tests/servers.py) keep the real cost."""
+    if request.node.get_closest_marker("real_scrypt") is None:
+        monkeypatch.setattr(passwords, "SCRYPT_COST", CHEAP_SCRYPT)
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
+from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from switchvox_server.store.database import Database
+from switchvox_server.store.models import Extension
 from tests.conftest import ADMIN_PASSWORD, FIXTURES
 
 BULK_UPLOAD = "switchvox.extensions.phones.bulk.upload"
@@ -25,7 +31,7 @@ EXAMPLE_FORM = (
 SECTIONS = ("create_failed", "created", "replaced", "updated", "skipped")
 
 
-def request_xml(method: str = BULK_UPLOAD, **parameters: object) -> bytes:
+def request_xml(method: str = BULK_UPLOAD, /, **parameters: object) -> bytes:
     """A request envelope with each parameter as a child element of <parameters>."""
     children = "".join(f"<{name}>{value}</{name}>" for name, value in parameters.items())
     return f'<request method="{method}"><parameters>{children}</parameters></request>'.encode()
@@ -180,3 +186,39 @@ def large_csv(first: int, count: int, *, title: str = "") -> str:
         for n in range(count)
     )
     return LARGE_CSV_HEADER + rows
+
+
+# Where a test finds the extensions table: a database URL (a connection of its own, closed
+# after), a Database, or a client of a running app (the app's own database).
+StoreSource = str | Database | TestClient | CurlClient
+
+
+def stored_extensions(source: StoreSource, *columns: str) -> dict[str, dict[str, Any]]:
+    """The stored extensions by number, in number order: each row's `columns` (and its
+    number), or every column."""
+    table = Extension.__table__
+    selected = [table.c.number, *(table.c[name] for name in columns)] if columns else [table]
+    with _engine(source) as engine, engine.connect() as connection:
+        rows = connection.execute(select(*selected).order_by(table.c.number)).mappings()
+        return {row["number"]: dict(row) for row in rows}
+
+
+def stored_count(source: StoreSource) -> int:
+    """How many extensions are stored."""
+    with _engine(source) as engine, engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(Extension)).scalar_one())
+
+
+@contextmanager
+def _engine(source: StoreSource) -> Iterator[Engine]:
+    if isinstance(source, str):
+        engine = create_engine(source, poolclass=NullPool)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    if isinstance(source, Database):
+        yield source.engine
+    else:
+        yield cast(Starlette, source.app).state.database.engine

@@ -9,25 +9,22 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from switchvox_server.store.database import alembic_config, open_database
-from tests.helpers import upload
+from tests.helpers import stored_extensions, upload
 
 CSV_HEADER = "ext,fname,lname,email,password,phone_password\n"
 
 
 def csv_of(*numbers: int) -> str:
+    """A CSV file of valid sip rows for `numbers`."""
     return CSV_HEADER + "".join(
         f"{n},Ann,Lee,u{n}@test.com,webpass{n},sipsecret{n}\n" for n in numbers
     )
 
 
 def account_ids(database_url: str) -> dict[str, int]:
-    database = open_database(database_url)
-    try:
-        with database.engine.connect() as connection:
-            rows = connection.execute(text("SELECT number, account_id FROM extensions"))
-            return {row.number: row.account_id for row in rows}
-    finally:
-        database.dispose()
+    """The account id of every stored extension, by number."""
+    stored = stored_extensions(database_url, "account_id")
+    return {number: row["account_id"] for number, row in stored.items()}
 
 
 def test_the_first_extension_of_a_new_store_is_1101(client: TestClient) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
+from switchvox_server import passwords
 from switchvox_server.http import signin
 from switchvox_server.http.auth import SlowCheck, Verdict
 from switchvox_server.http.signin import SlowPasswordChecks
@@ -20,6 +21,7 @@ STORED = {name: hash_password(name) for name in ("right", "a", "b", "c", "old", 
 
 
 def slow_check(password: str, stored: str | None = None, name: str = "admin") -> SlowCheck:
+    """A sign-in check of `password` against a stored hash (by default that of "right")."""
     return SlowCheck(name, password, stored or STORED["right"], Principal.FULL_ADMIN)
 
 
@@ -27,7 +29,7 @@ def slow_check(password: str, stored: str | None = None, name: str = "admin") ->
 def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The passwords the slow hash is run for, in order."""
     calls: list[str] = []
-    real = signin.verify_password
+    real = passwords.verify_password
 
     def counting(password: str, encoded: str) -> bool:
         calls.append(password)

@@ -48,6 +48,7 @@ def http(live_server: str) -> Iterator[httpx2.Client]:
 
 
 def md5(text: str) -> str:
+    """Hex MD5 of `text`, as Digest computes it."""
     return hashlib.md5(text.encode()).hexdigest()
 
 
@@ -77,6 +78,7 @@ def digest(
 
 
 def basic(name: str, password: str) -> str:
+    """A Basic `Authorization` header for `name` and `password`."""
     return "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()
 
 
@@ -119,15 +121,18 @@ def assert_challenged(response: httpx2.Response, *, digest_enabled: bool = True)
 
 
 def fresh_nonce(http: httpx2.Client) -> str:
+    """The nonce of the challenge that an unauthenticated request gets."""
     return assert_challenged(http.post("/xml"))
 
 
 def report_of(response: httpx2.Response) -> bytes:
+    """The canonical XML of a successful answer."""
     assert response.status_code == 200, response.text
     return canonical(response.content)
 
 
 def fault_of(response: httpx2.Response) -> tuple[int, str]:
+    """The single (code, message) of a fault answer."""
     assert response.status_code == 200, response.text
     return fault(etree.fromstring(response.content))
 

@@ -57,6 +57,7 @@ def browser(
 
 
 def nonce_of(response: http.client.HTTPResponse) -> str:
+    """The nonce of the one Digest challenge of `response`."""
     challenges = response.headers.get_all("WWW-Authenticate") or []
     matches = [DIGEST_CHALLENGE.fullmatch(value) for value in challenges]
     found = [match.group(1) for match in matches if match]

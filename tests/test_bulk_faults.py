@@ -9,18 +9,13 @@ from lxml import etree
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from tests.helpers import BULK_UPLOAD, fault, request_xml, upload
+from tests.helpers import BULK_UPLOAD, fault, request_xml, stored_extensions, upload
 
 VALID = "ext,fname,lname,email,password,phone_password\n401,Ann,Lee,ann@test.com,webpass1,sip401x\n"
 CSV_FORMAT = (
     "Your CSV file is not in the correct format. Please see the help link next to the"
     " Extension File input for more information."
 )
-
-
-def stored_numbers(client: TestClient) -> list[str]:
-    with client.app.state.database.engine.connect() as connection:  # type: ignore[attr-defined]
-        return list(connection.execute(text("SELECT number FROM extensions")).scalars())
 
 
 @pytest.mark.parametrize("missing", ["extension_type", "dupe_process", "template_account_id"])
@@ -34,7 +29,7 @@ def test_missing_parameter_is_10011(client: TestClient, missing: str) -> None:
         10011,
         f"Missing required parameter ({missing})",
     )
-    assert stored_numbers(client) == []
+    assert list(stored_extensions(client)) == []
 
 
 def test_parameters_are_checked_in_the_documented_order(client: TestClient) -> None:
@@ -117,7 +112,7 @@ def test_two_file_parts_are_70674_not_a_guess(client: TestClient) -> None:
         files=[("csv_file", ("a.csv", VALID)), ("other", ("b.csv", VALID))],
     )
     assert fault(etree.fromstring(response.content)) == (70674, "Problems uploading your CSV file.")
-    assert stored_numbers(client) == []
+    assert list(stored_extensions(client)) == []
 
 
 @pytest.mark.parametrize(
@@ -134,7 +129,7 @@ def test_two_file_parts_are_70674_not_a_guess(client: TestClient) -> None:
 def test_not_a_usable_csv_is_94772(client: TestClient, csv: bytes) -> None:
     """A file that is not CSV, lacks the ext label or repeats a label gives 94772."""
     assert fault(upload(client, csv)) == (94772, CSV_FORMAT)
-    assert stored_numbers(client) == []
+    assert list(stored_extensions(client)) == []
 
 
 def test_unterminated_quote_late_in_file_writes_nothing(client: TestClient) -> None:
@@ -142,7 +137,7 @@ def test_unterminated_quote_late_in_file_writes_nothing(client: TestClient) -> N
     rows = "".join(f"{5000 + n},Ann,Lee,a{n}@test.com,webpass1,sipsecret\n" for n in range(4500))
     csv = "ext,fname,lname,email,password,phone_password\n" + rows + '9999,"Broken,x,y\n'
     assert fault(upload(client, csv)) == (94772, CSV_FORMAT)
-    assert stored_numbers(client) == []
+    assert list(stored_extensions(client)) == []
 
 
 @pytest.mark.parametrize("csv", ["ext,fname\n", "ext,fname\n\n,\n\r\n , \n"])
@@ -160,9 +155,9 @@ def test_licence_limit_is_86162(make_client: Callable[..., TestClient]) -> None:
         "You have exceeded the number of phone extensions available for your PBX. Please"
         " contact your reseller to purchase more extensions.",
     )
-    assert stored_numbers(client) == []
+    assert list(stored_extensions(client)) == []
     assert upload(client, VALID).find("result") is not None
-    assert stored_numbers(client) == ["401"]
+    assert list(stored_extensions(client)) == ["401"]
 
 
 def test_unregistered_cap_is_86161(make_client: Callable[..., TestClient]) -> None:
@@ -173,7 +168,7 @@ def test_unregistered_cap_is_86161(make_client: Callable[..., TestClient]) -> No
         86161,
         "Your phone system has not yet been registered and is limited to 1 extensions.",
     )
-    assert stored_numbers(client) == []
+    assert list(stored_extensions(client)) == []
 
 
 def test_limit_applies_to_report_only_too(make_client: Callable[..., TestClient]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from lxml import etree
@@ -15,7 +14,8 @@ from switchvox_server.app import create_app
 from switchvox_server.bulk.messages import RowMessage
 from switchvox_server.settings import Settings
 from tests.conftest import free_port, serving
-from tests.helpers import CurlClient, errors_of, section, upload
+from tests.helpers import CurlClient, errors_of, section, stored_count, stored_extensions, upload
+from tests.test_row_rules import EXTENSION_RULES, ROW_RULES
 
 HEADER = "ext,fname,lname,email,password,voicemail_password,phone_password"
 GOOD = "Ann,Lee,ann@test.com,webpass1,1234,sipsecret"
@@ -40,90 +40,26 @@ def client(
 
 
 def row(number: str, cells: str = GOOD) -> str:
+    """One CSV line: `number` followed by `cells`."""
     return f"{number},{cells}\n"
 
 
 def csv(*rows: str, header: str = HEADER) -> str:
+    """A CSV file of `header` and `rows`."""
     return header + "\n" + "".join(rows)
 
 
-def stored(client: TestClient, number: str) -> dict[str, Any]:
-    database = client.app.state.database  # type: ignore[attr-defined]
-    with database.engine.connect() as connection:
-        found = connection.execute(
-            text("SELECT * FROM extensions WHERE number = :number"), {"number": number}
-        ).first()
-    assert found is not None, f"extension {number} is not stored"
-    return dict(found._mapping)
-
-
-def count(client: TestClient) -> int:
-    database = client.app.state.database  # type: ignore[attr-defined]
-    with database.engine.connect() as connection:
-        return int(connection.execute(text("SELECT count(*) FROM extensions")).scalar_one())
-
-
-@pytest.mark.parametrize(
-    ("cells", "message"),
-    [
-        (",Lee,ann@test.com,webpass1,1234,sipsecret", RowMessage.FIRST_NAME.format()),
-        ("A" * 33 + ",Lee,ann@test.com,webpass1,1234,sipsecret", RowMessage.FIRST_NAME.format()),
-        ("Ann,,ann@test.com,webpass1,1234,sipsecret", RowMessage.LAST_NAME.format()),
-        (
-            "Ann," + "L" * 33 + ",ann@test.com,webpass1,1234,sipsecret",
-            RowMessage.LAST_NAME.format(),
-        ),
-        ("Ann,Lee,,webpass1,1234,sipsecret", RowMessage.EMAIL.format()),
-        ("Ann,Lee,not-an-address,webpass1,1234,sipsecret", RowMessage.EMAIL.format()),
-        ("Ann,Lee,ann@localhost,webpass1,1234,sipsecret", RowMessage.EMAIL.format()),
-        ("Ann,Lee,ann@test.com,,1234,sipsecret", RowMessage.WEB_PASSWORD.format()),
-        ("Ann,Lee,ann@test.com,abc,1234,sipsecret", RowMessage.WEB_PASSWORD.format()),
-        ("Ann,Lee,ann@test.com," + "p" * 33 + ",1234,sipsecret", RowMessage.WEB_PASSWORD.format()),
-        ("Ann,Lee,ann@test.com,webpass1,12a4,sipsecret", RowMessage.VOICEMAIL_PASSWORD.format()),
-        ("Ann,Lee,ann@test.com,webpass1,123,sipsecret", RowMessage.VOICEMAIL_PASSWORD.format()),
-        (
-            "Ann,Lee,ann@test.com,webpass1," + "1" * 17 + ",sip",
-            RowMessage.VOICEMAIL_PASSWORD.format(),
-        ),
-        ("Ann,Lee,ann@test.com,webpass1,1234,", RowMessage.PHONE_PASSWORD_REQUIRED.format()),
-        (
-            "Ann,Lee,ann@test.com,webpass1,1234," + "s" * 33,
-            RowMessage.PHONE_PASSWORD_LENGTH.format(),
-        ),
-        ("Ann,Lee,ann@test.com,webpass1,1234,501", RowMessage.PHONE_PASSWORD_SAME.format()),
-        (
-            "Ann\x00,Lee,ann@test.com,webpass1,1234,sipsecret",
-            "First name must not contain control characters.",
-        ),
-        (
-            "Ann,Lee\x0b,ann@test.com,webpass1,1234,sipsecret",
-            "Last name must not contain control characters.",
-        ),
-        (
-            "Ann,Lee,ann@test.com,web\x7fpass,1234,sipsecret",
-            "Web password must not contain control characters.",
-        ),
-    ],
-)
+# A handful of the row rules (all of them: test_row_rules.py) through the whole upload.
+@pytest.mark.parametrize(("cells", "message"), [ROW_RULES[n] for n in (0, 6, 15, 16)])
 def test_each_row_rule_fails_the_row(client: TestClient, cells: str, message: str) -> None:
     """A row breaking one rule is create_failed with exactly that rule's message."""
     response = upload(client, csv(row("501", cells)))
     assert section(response, "create_failed") == ["501"]
     assert errors_of(response, "501") == [message]
-    assert count(client) == 0
+    assert stored_count(client) == 0
 
 
-@pytest.mark.parametrize(
-    ("number", "message"),
-    [
-        ("", RowMessage.EXTENSION_REQUIRED.format()),
-        ("12a", RowMessage.EXTENSION_DIGITS.format()),
-        ("1.01E+05", RowMessage.EXTENSION_DIGITS.format()),
-        ("\u0661\u0662\u0663", RowMessage.EXTENSION_DIGITS.format()),
-        ("12", RowMessage.EXTENSION_LENGTH.format(3, 6)),
-        ("1234567", RowMessage.EXTENSION_LENGTH.format(3, 6)),
-    ],
-)
+@pytest.mark.parametrize(("number", "message"), [EXTENSION_RULES[n] for n in (1, 5)])
 def test_extension_number_rules(client: TestClient, number: str, message: str) -> None:
     """Extension numbers must be ASCII digits within the configured length bounds."""
     response = upload(client, csv(row(number)))
@@ -181,10 +117,12 @@ def test_virtual_extensions_ignore_the_phone_password(client: TestClient) -> Non
     response = upload(
         client, csv(row("501", "Ann,Lee,a@test.com,webpass1,1234,")), extension_type="virtual"
     )
-    assert response.find(".//bulk_creation_report").get("extension_type") == "Virtual Extension"
+    report = response.find(".//bulk_creation_report")
+    assert report is not None
+    assert report.get("extension_type") == "Virtual Extension"
     assert section(response, "created") == ["501"]
-    assert stored(client, "501")["phone_password_ha1"] is None
-    assert stored(client, "501")["extension_type"] == "virtual"
+    assert stored_extensions(client)["501"]["phone_password_ha1"] is None
+    assert stored_extensions(client)["501"]["extension_type"] == "virtual"
 
 
 def test_same_extension_twice_in_a_file(client: TestClient) -> None:
@@ -207,7 +145,7 @@ def test_mac_addresses(client: TestClient) -> None:
         ),
     )
     assert section(first, "created") == ["501"]
-    assert stored(client, "501")["mac_address"] == "000FD3AABB01"
+    assert stored_extensions(client)["501"]["mac_address"] == "000FD3AABB01"
     assert errors_of(first, "502") == [RowMessage.MAC_ADDRESS_REPEATED.format("000FD3AABB01", 2)]
     assert errors_of(first, "503") == [RowMessage.MAC_ADDRESS.format()]
     second = upload(client, csv(row("504", GOOD + ",000fd3aabb01"), header=header))
@@ -221,7 +159,7 @@ def test_created_rows_take_template_defaults(client: TestClient) -> None:
             text("UPDATE templates SET title = 'Staff', location = 'HQ' WHERE id = 1")
         )
     upload(client, csv(row("501"), header=HEADER))
-    extension = stored(client, "501")
+    extension = stored_extensions(client)["501"]
     assert (extension["title"], extension["location"]) == ("Staff", "HQ")
     assert extension["template_id"] == 1
     assert extension["lang_locale"] == "en_us"
@@ -235,7 +173,7 @@ def test_voicemail_pin_defaults_to_the_extension(client: TestClient) -> None:
 
     upload(client, csv(row("501", "Ann,Lee,a@test.com,webpass1,,sipsecret")))
     secret = client.app.state.secret_key  # type: ignore[attr-defined]
-    assert stored(client, "501")["voicemail_pin_digest"] == voicemail_pin_digest(
+    assert stored_extensions(client)["501"]["voicemail_pin_digest"] == voicemail_pin_digest(
         secret, "501", "501"
     )
 
@@ -247,6 +185,7 @@ def test_skip_leaves_existing_rows_unvalidated(client: TestClient) -> None:
     assert section(response, "skipped") == ["501"]
     assert section(response, "created") == ["502"]
     skipped = response.find(".//skipped/extension")
+    assert skipped is not None
     assert (skipped.get("first_name"), skipped.get("email")) == ("", "")
 
 
@@ -257,14 +196,15 @@ def test_replace_rebuilds_from_template_and_row(client: TestClient) -> None:
         csv(row("501", "Ann,Lee,a@test.com,webpass1,1234,sipsecret")),
     )
     upload(client, "ext,title\n501,Boss\n", dupe_process=3)
-    before = stored(client, "501")
+    before = stored_extensions(client)["501"]
     response = upload(
         client, csv(row("501", "Bea,Ray,b@test.com,webpass2,4321,sipsecret2")), dupe_process=2
     )
     assert section(response, "replaced") == ["501"]
     replaced = response.find(".//replaced/extension")
+    assert replaced is not None
     assert (replaced.get("first_name"), replaced.get("last_name")) == ("Bea", "Ray")
-    after = stored(client, "501")
+    after = stored_extensions(client)["501"]
     assert after["account_id"] == before["account_id"]
     assert after["title"] == ""
     assert after["web_password_ha1"] != before["web_password_ha1"]
@@ -273,25 +213,26 @@ def test_replace_rebuilds_from_template_and_row(client: TestClient) -> None:
 def test_replace_that_fails_validation_is_create_failed(client: TestClient) -> None:
     """A replace row missing what a new extension needs fails and changes nothing."""
     upload(client, csv(row("501")))
-    before = stored(client, "501")
+    before = stored_extensions(client)["501"]
     response = upload(client, "ext,fname\n501,Bea\n", dupe_process=2)
     assert section(response, "create_failed") == ["501"]
-    assert stored(client, "501") == before
+    assert stored_extensions(client)["501"] == before
 
 
 def test_update_changes_only_non_empty_cells(client: TestClient) -> None:
     """On update an empty cell keeps the stored value and the report shows stored values."""
     upload(client, csv(row("501", "Ann,Lee,a@test.com,webpass1,1234,sipsecret")))
-    before = stored(client, "501")
+    before = stored_extensions(client)["501"]
     response = upload(client, csv(row("501", ",Smith,,,,")), dupe_process=3)
     assert section(response, "updated") == ["501"]
     updated = response.find(".//updated/extension")
+    assert updated is not None
     assert (updated.get("first_name"), updated.get("last_name"), updated.get("email")) == (
         "Ann",
         "Smith",
         "a@test.com",
     )
-    after = stored(client, "501")
+    after = stored_extensions(client)["501"]
     assert after["last_name"] == "Smith"
     for column in (
         "first_name",
@@ -313,7 +254,7 @@ def test_update_cell_of_spaces_blanks_the_field(client: TestClient) -> None:
     )
     response = upload(client, f"{header}\n501,,,,,,   ,\n", dupe_process=3)
     assert section(response, "updated") == ["501"]
-    extension = stored(client, "501")
+    extension = stored_extensions(client)["501"]
     assert (extension["title"], extension["location"]) == ("", "HQ")
 
 
@@ -326,7 +267,7 @@ def test_update_cannot_blank_a_required_field(client: TestClient) -> None:
         RowMessage.FIRST_NAME.format(),
         RowMessage.PHONE_PASSWORD_REQUIRED.format(),
     ]
-    assert stored(client, "501")["first_name"] == "Ann"
+    assert stored_extensions(client)["501"]["first_name"] == "Ann"
 
 
 def test_update_of_a_missing_extension_creates_it(client: TestClient) -> None:
@@ -341,15 +282,15 @@ def test_report_only_reports_and_changes_nothing(client: TestClient) -> None:
     body = csv(
         row("501", "Bea,Ray,b@test.com,webpass2,4321,sipsecret2"), row("502"), row("503", ",,,,,")
     )
-    before = stored(client, "501")
+    before = stored_extensions(client)["501"]
     preview = upload(client, body, dupe_process=2, report_only=1)
-    assert count(client) == 1
-    assert stored(client, "501") == before
+    assert stored_count(client) == 1
+    assert stored_extensions(client)["501"] == before
     real = upload(client, body, dupe_process=2)
     from tests.helpers import canonical
 
     assert canonical(preview) == canonical(real)
-    assert count(client) == 2
+    assert stored_count(client) == 2
 
 
 def test_every_row_lands_in_exactly_one_section_in_file_order(client: TestClient) -> None:
@@ -394,6 +335,7 @@ def test_encodings_and_delimiters(client: TestClient, encoded: bytes) -> None:
     response = upload(client, encoded)
     created = response.find(".//created/extension")
     assert created is not None
+    assert created is not None
     assert (created.get("first_name"), created.get("last_name")) == ("Zoë", "Müller")
 
 
@@ -405,6 +347,7 @@ def test_quoted_cells_and_header_matching(client: TestClient) -> None:
     )
     response = upload(client, body)
     created = response.find(".//created/extension")
+    assert created is not None
     assert (created.get("first_name"), created.get("last_name")) == ('Ann "Jo"', "Lee, Jr.")
 
 
@@ -441,7 +384,7 @@ def test_a_ragged_row_is_reported_by_its_extension_only(
     skipped = exists and dupe_process == 1
     reported = response.find(f".//{'skipped' if skipped else 'create_failed'}/extension")
     assert reported is not None
-    assert dict(reported.attrib) == {
+    assert dict(reported.items()) == {
         "extension": "501",
         "first_name": "",
         "last_name": "",

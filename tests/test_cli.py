@@ -50,6 +50,7 @@ def prompts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def add_admin(stdin: Callable[[str], None], name: str, password: str, access: str = "full") -> int:
+    """Run `admin add` with the password on stdin; its exit status."""
     stdin(password + "\n")
     return main(["admin", "add", name, "--access", access, "--password-stdin"])
 

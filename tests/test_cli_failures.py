@@ -71,6 +71,7 @@ def one_line(err: str) -> str:
 
 
 def run(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run a command in-process; its exit status and its stderr on one line."""
     status = main(arguments)
     return status, one_line(capsys.readouterr().err)
 
@@ -104,6 +105,7 @@ def test_unusable_database_url_is_one_line_and_status_2(
 
 def no_pq_library() -> None:
     # What psycopg raises, on several lines, when it is installed without libpq.
+    """Stand in for importing psycopg where libpq is missing."""
     raise ImportError("no pq wrapper available.\nAttempts:\n- couldn't import psycopg 'c'")
 
 
@@ -206,6 +208,7 @@ def test_interrupt_is_one_line_and_status_130(
 
 
 def unreadable(tmp_path: Path, kind: str, suffix: str) -> Path:
+    """A path of the given kind that cannot be read as an input file."""
     if kind == "missing":
         return tmp_path / f"missing{suffix}"
     if kind == "directory":
@@ -310,6 +313,7 @@ def failing_device() -> Iterator[FailingDevice]:
 
 def put_stdout_on(device: FailingDevice, monkeypatch: pytest.MonkeyPatch) -> None:
     # In the test itself: pytest puts its own capture back between fixtures and test.
+    """Make sys.stdout write to `device`."""
     monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BufferedWriter(device)))
 
 
@@ -373,6 +377,7 @@ def test_closed_standard_output_is_one_line(
 
 
 def run_with_stdout(arguments: list[str], stdout: int) -> subprocess.CompletedProcess[bytes]:
+    """Run the command line in a subprocess with `stdout` as its standard output."""
     return subprocess.run(
         [sys.executable, "-m", "switchvox_server.cli", *arguments],
         stdin=subprocess.DEVNULL,

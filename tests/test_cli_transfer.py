@@ -14,15 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy import select as sql_select
 from starlette.testclient import TestClient
 
 from switchvox_server.bulk.progress import Progress, ProgressReader, TerminalBar
 from switchvox_server.cli import main
-from switchvox_server.store.models import Extension
 from tests.conftest import FIXTURES
-from tests.helpers import BULK_UPLOAD, request_xml
+from tests.helpers import BULK_UPLOAD, request_xml, stored_extensions
 
 EXAMPLE = FIXTURES / "example.csv"
 EXAMPLE_FAILURES = (
@@ -36,17 +33,6 @@ IMPORT = ["import", str(EXAMPLE), *OPTIONS]
 
 # Each command sees the test database and the test admin password, nothing else.
 pytestmark = pytest.mark.usefixtures("cli_environment")
-
-
-def stored_numbers(database_url: str) -> list[str]:
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        numbers = connection.execute(
-            sql_select(Extension.number).order_by(Extension.number)
-        ).scalars()
-        found = list(numbers)
-    engine.dispose()
-    return found
 
 
 def api_upload(client: TestClient, path: str, csv: bytes, **parameters: object) -> bytes:
@@ -87,7 +73,7 @@ def test_import_text_lists_failed_rows_then_the_counts(
     assert err == ""  # no progress bar without a terminal
     assert "webpass" not in out
     assert "sipsecret" not in out
-    assert stored_numbers(database_url) == ["302", "303", "305"]
+    assert list(stored_extensions(database_url)) == ["302", "303", "305"]
 
 
 def test_import_without_failures_exits_0(
@@ -142,7 +128,7 @@ def test_import_report_only_changes_nothing(
     out = capsys.readouterr().out
     assert "  created        3\n" in out
     assert "Report only: nothing was changed.\nPlan: p1." in out
-    assert stored_numbers(database_url) == []
+    assert list(stored_extensions(database_url)) == []
 
 
 def test_import_of_a_refused_file_is_a_fault(
@@ -155,7 +141,7 @@ def test_import_of_a_refused_file_is_a_fault(
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith("switchvox-server: 94772 Your CSV file is not in the correct format.")
-    assert stored_numbers(database_url) == []
+    assert list(stored_extensions(database_url)) == []
 
 
 def test_import_fault_in_xml_prints_the_fault_envelope(
@@ -180,7 +166,7 @@ def test_import_reads_standard_input(
     stdin = io.TextIOWrapper(io.BytesIO(EXAMPLE.read_bytes()))
     monkeypatch.setattr(sys, "stdin", stdin)
     assert main(["import", "-", *OPTIONS]) == 3
-    assert stored_numbers(database_url) == ["302", "303", "305"]
+    assert list(stored_extensions(database_url)) == ["302", "303", "305"]
 
 
 def test_import_of_a_missing_file_says_so(capsys: pytest.CaptureFixture[str]) -> None:
@@ -264,6 +250,7 @@ def test_terminal_bar_waits_then_draws_in_place() -> None:
 
 
 def big_csv(path: Path, rows: int) -> Path:
+    """Write a CSV file of `rows` valid rows to `path`."""
     lines = ["ext,fname,lname,email,password,phone_password"]
     lines += [
         f"{n},F{n},L{n},u{n}@example.com,web{n},sip{n}x" for n in range(100000, 100000 + rows)
@@ -326,6 +313,7 @@ def test_terminal_bar_counts_rows_once_the_pipeline_tells() -> None:
     assert stream.getvalue() == "\rchecking  50%  60 rows  15 rows/s  0:04, about 0:04 left"
 
 
+@pytest.mark.slow
 def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     """On a terminal the bar shows rising percentages of the file read, counts the rows
     checked (not the lines read), ends at 100% and a newline, and the report still goes to

@@ -15,11 +15,10 @@ from pathlib import Path
 import httpx2
 import pytest
 from lxml import etree
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import make_url
 
 from switchvox_server.bulk.rules import normalise_mac
-from tests.helpers import request_xml
+from tests.helpers import request_xml, stored_count, stored_extensions
 from tests.servers import (
     AUTH,
     csv_bytes,
@@ -88,19 +87,6 @@ def race(urls: Sequence[str], uploads: Sequence[Upload]) -> list[dict[str, list[
         return [future.result(timeout=REQUEST_TIMEOUT_SECONDS * 2) for future in futures]
 
 
-def stored_extensions(database_url: str) -> list[tuple[str, str, str | None]]:
-    """(number, last name, MAC) of every stored extension."""
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT number, last_name, mac_address FROM extensions")
-            ).all()
-    finally:
-        engine.dispose()
-    return [(row[0], row[1], row[2]) for row in rows]
-
-
 def assert_consistent(
     database_url: str, uploads: Sequence[Upload], reports: Sequence[dict[str, list[str]]]
 ) -> None:
@@ -117,26 +103,26 @@ def assert_consistent(
         created.update(report["created"])
     assert [number for number, times in created.items() if times > 1] == []
 
-    stored = stored_extensions(database_url)
-    numbers = [number for number, _, _ in stored]
-    assert len(numbers) == len(set(numbers))
-    assert set(numbers) == set(created)
+    stored = stored_extensions(database_url, "last_name", "mac_address")
+    numbers = set(stored)
+    assert stored_count(database_url) == len(numbers)  # no number stored twice
+    assert numbers == set(created)
     every_number = {str(number) for upload in uploads for number in upload.numbers}
-    assert set(numbers) == every_number
+    assert numbers == every_number
     for report in reports:
         # A row found rather than created lost its race to another upload's creation.
         found = report["updated"] + report["skipped"]
         own = set(report["created"])
         assert all(created[number] == 1 and number not in own for number in found)
 
-    macs = [mac for _, _, mac in stored]
+    macs = [row["mac_address"] for row in stored.values()]
     assert len(macs) == len(set(macs))
     updated = {
         str(number) for upload in uploads if upload.dupe_process == 3 for number in upload.numbers
     }
-    for number, last_name, mac in stored:
-        assert mac == normalise_mac(mac_of(int(number)))
-        assert last_name == (UPDATED_LAST_NAME if number in updated else "Tester"), number
+    for number, row in stored.items():
+        assert row["mac_address"] == normalise_mac(mac_of(int(number)))
+        assert row["last_name"] == (UPDATED_LAST_NAME if number in updated else "Tester"), number
 
 
 def test_overlapping_uploads_through_one_process(database_url: str) -> None:
@@ -149,11 +135,10 @@ def test_overlapping_uploads_through_one_process(database_url: str) -> None:
     assert_consistent(database_url, uploads, reports)
 
 
+@pytest.mark.postgres
 def test_overlapping_uploads_through_two_processes(database_url: str) -> None:
     """Overlapping uploads through two server processes on one PostgreSQL database never
     create a number twice, never lose a write, and never answer with a fault."""
-    if make_url(database_url).get_backend_name() != "postgresql":
-        pytest.skip("two server processes share a database only on PostgreSQL (TEST_DATABASE_URL)")
     uploads = overlapping_uploads([1, 3, 1, 1, 3, 1])
     with ExitStack() as stack:
         servers = [stack.enter_context(server_process(database_url)) for _ in range(2)]
@@ -161,6 +146,7 @@ def test_overlapping_uploads_through_two_processes(database_url: str) -> None:
     assert_consistent(database_url, uploads, reports)
 
 
+@pytest.mark.slow
 def test_racing_uploads_never_give_one_mac_twice(database_url: str) -> None:
     """Four uploads at once giving the same MACs to different numbers: one creates its rows,
     the others fail every row, and each MAC is stored once (two processes on PostgreSQL)."""
@@ -174,13 +160,14 @@ def test_racing_uploads_never_give_one_mac_twice(database_url: str) -> None:
         reports = race([server.url for server in servers], uploads)
     outcomes = sorted((len(report["created"]), len(report["create_failed"])) for report in reports)
     assert outcomes == [(0, ROWS_PER_FILE)] * 3 + [(ROWS_PER_FILE, 0)]
-    stored = stored_extensions(database_url)
-    assert len(stored) == ROWS_PER_FILE
-    assert {mac for _, _, mac in stored} == {
+    assert stored_count(database_url) == ROWS_PER_FILE
+    stored = stored_extensions(database_url, "mac_address").values()
+    assert {row["mac_address"] for row in stored} == {
         normalise_mac(mac_of(number)) for number in uploads[0].numbers
     }
 
 
+@pytest.mark.slow
 def test_get_info_answers_during_a_large_upload(database_url: str, tmp_path: Path) -> None:
     """getInfo answers within two seconds while a large upload holds the writer lock."""
     large = range(200_000, 300_000)

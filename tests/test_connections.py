@@ -13,6 +13,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import replace
 
 import httpx2
+import pytest
 
 from switchvox_server.app import create_app
 from switchvox_server.http.connections import server_options
@@ -36,6 +37,7 @@ def live(settings: Settings, **changes: object) -> Iterator[tuple[str, int]]:
 
 
 def connect(address: tuple[str, int]) -> socket.socket:
+    """A non-blocking TCP connection to `address`."""
     connection = socket.create_connection(address, timeout=5)
     connection.setblocking(False)
     return connection
@@ -53,6 +55,7 @@ def is_closed(connection: socket.socket) -> bool:
 
 
 def healthz_seconds(http: httpx2.Client) -> float:
+    """How long a successful /healthz takes, in seconds."""
     started = time.perf_counter()
     assert http.get("/healthz").status_code == 200
     return time.perf_counter() - started
@@ -153,6 +156,7 @@ def test_shutdown_waits_for_requests_in_flight_up_to_its_timeout(settings: Setti
     assert 0.9 < stopped_after < 5
 
 
+@pytest.mark.slow
 def test_uvicorn_run_directly_takes_the_head_deadline_from_the_environment(
     database_url: str,
 ) -> None:

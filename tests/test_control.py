@@ -59,7 +59,7 @@ class Live:
             files={"csv_file": ("staff.csv", csv.encode(), "text/csv")},
         )
 
-    def journal(self, **query: object) -> list[dict[str, Any]]:
+    def journal(self, **query: str | int) -> list[dict[str, Any]]:
         response = self.control.get("/_switchvox/journal", params=query)
         assert response.status_code == 200, response.text
         entries: list[dict[str, Any]] = response.json()["entries"]
@@ -67,6 +67,7 @@ class Live:
 
 
 def serve(settings: Settings) -> Iterator[Live]:
+    """The app served on loopback with an API client and a control client."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with (
@@ -85,6 +86,7 @@ def live(settings: Settings) -> Iterator[Live]:
 
 
 def extension_numbers(response: httpx2.Response) -> list[str]:
+    """The `number` of every extension in an answer."""
     document = etree.fromstring(response.content)
     return [node.get("number", "") for node in document.iterfind(".//extension")]
 
@@ -185,9 +187,15 @@ def test_every_fault_of_the_table_can_be_injected_with_its_message(live: Live) -
             body["values"] = [f"v{n}" for n in range(1, count + 1)]
         assert live.control.post("/_switchvox/faults", json=body).status_code == 201, item
         answer = etree.fromstring(live.upload(template_account_id=7, dupe_process=2).content)
-        values = {86161: (25,), 86173: ("7",), 38297: ("7",), 95106: ("2",)}.get(
-            item.code, (BULK_UPLOAD,) if item.code == 10003 else tuple(body.get("values", ()))
-        )
+        fillers: dict[int, tuple[object, ...]] = {
+            86161: (25,),
+            86173: ("7",),
+            38297: ("7",),
+            95106: ("2",),
+        }
+        given = body.get("values", ())
+        assert isinstance(given, list | tuple)
+        values = fillers.get(item.code, (BULK_UPLOAD,) if item.code == 10003 else tuple(given))
         assert fault(answer) == (item.code, item.format(*values))
 
 
@@ -341,7 +349,7 @@ def test_secret_parameters_are_redacted() -> None:
     """Every parameter named as a password, PIN or secret is stored as `***`."""
     from switchvox_server.control.journal import redacted
 
-    params = {
+    params: dict[str, str | tuple[str, ...]] = {
         "password": "a",
         "web_password": "b",
         "phone_password": "c",

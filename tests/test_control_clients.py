@@ -119,6 +119,7 @@ def test_a_missing_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> No
         pass
 
 
+@pytest.mark.slow
 def test_the_fixture_applies_the_settings_marker(tmp_path: Path) -> None:
     """`@pytest.mark.switchvox_settings` sets run-time settings for one test only, and
     `switchvox_tls` serves the session's server over HTTPS."""

@@ -17,9 +17,11 @@ from contextlib import closing
 from pathlib import Path
 
 import httpx2
+import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
+from tests.helpers import stored_extensions
 from tests.servers import (
     csv_bytes,
     post_upload,
@@ -36,19 +38,6 @@ LARGE = range(200_000, 350_000)
 # the whole upload writes (some 45 MB), so the kill comes well into it, many batches in.
 WRITTEN_BYTES = 16 * 1024 * 1024
 UPLOAD_TIMEOUT_SECONDS = 120.0
-
-
-def stored_rows(database_url: str) -> list[tuple[object, ...]]:
-    """Every column of every stored extension, in number order."""
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return [
-                tuple(row)
-                for row in connection.execute(text("SELECT * FROM extensions ORDER BY number"))
-            ]
-    finally:
-        engine.dispose()
 
 
 def bytes_on_disk(database_url: str) -> Callable[[], int]:
@@ -70,6 +59,7 @@ def bytes_on_disk(database_url: str) -> Callable[[], int]:
     return relation_size
 
 
+@pytest.mark.slow
 def test_killed_upload_leaves_nothing_and_the_store_recovers(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -80,7 +70,7 @@ def test_killed_upload_leaves_nothing_and_the_store_recovers(
         assert report_of(post_upload(client, server.url, csv_bytes(SEEDED)))["created"] == [
             str(number) for number in SEEDED
         ]
-        before = stored_rows(database_url)
+        before = stored_extensions(database_url)
         size = bytes_on_disk(database_url)
         baseline = size()
 
@@ -111,12 +101,12 @@ def test_killed_upload_leaves_nothing_and_the_store_recovers(
         assert isinstance(outcome[0], httpx2.TransportError), outcome[0]
 
     with server_process(database_url) as restarted, httpx2.Client(timeout=30) as client:
-        assert stored_rows(database_url) == before
+        assert stored_extensions(database_url) == before
         assert client.get(f"{restarted.url}/healthz").status_code == 200
         again = report_of(post_upload(client, restarted.url, csv_bytes([*SEEDED, 150])))
         assert again["skipped"] == [str(number) for number in SEEDED]
         assert again["created"] == ["150"]
-    assert len(stored_rows(database_url)) == len(before) + 1
+    assert len(stored_extensions(database_url)) == len(before) + 1
     if make_url(database_url).get_backend_name() == "sqlite":
         with closing(sqlite3.connect(make_url(database_url).database or "")) as connection:
             assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]

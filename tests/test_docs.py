@@ -73,6 +73,7 @@ def test_every_fault_has_its_row_in_the_fault_table() -> None:
 
 
 def test_the_fault_table_lists_no_other_codes() -> None:
+    """The fault table of docs/faults.md lists exactly the codes of faults.py."""
     rows = table_rows(FAULTS_PAGE.read_text(), "Fault codes")
     assert sorted(row[0] for row in rows) == sorted(str(fault.code) for fault in FAULTS.all())
 
@@ -131,6 +132,7 @@ def test_the_variables_are_found() -> None:
 
 @pytest.mark.parametrize("page", [CONFIGURATION_PAGE, README], ids=lambda page: page.name)
 def test_every_environment_variable_is_documented(page: Path) -> None:
+    """Every environment variable that settings.py reads is named on the page."""
     text = page.read_text()
     missing = [name for name in environment_variables() if f"`{name}`" not in text]
     assert not missing, f"{page.name} does not mention {missing}"
@@ -149,6 +151,7 @@ def subcommands(
 
 
 def test_every_command_is_documented_in_the_cli_page() -> None:
+    """Every subcommand of the command line is named in docs/cli.md."""
     text = CLI_PAGE.read_text()
     commands = [name for name, _ in subcommands(_parser())]
     assert {"serve", "migrate", "admin add", "templates show", "import", "seed"} <= set(commands)
@@ -157,6 +160,7 @@ def test_every_command_is_documented_in_the_cli_page() -> None:
 
 
 def test_every_option_is_documented_in_the_cli_page() -> None:
+    """Every long option of every subcommand is named in docs/cli.md."""
     text = CLI_PAGE.read_text()
     missing = [
         f"{name} {option}"
@@ -176,6 +180,7 @@ def anchors(page: Path) -> set[str]:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
 def test_relative_links_lead_to_files_and_headings(page: Path) -> None:
+    """Every relative link of the page leads to a file, and to a heading where it names one."""
     for target in _LINK.findall(page.read_text()):
         if "://" in target or target.startswith("mailto:"):
             continue

@@ -37,6 +37,7 @@ REQUEST_FAULTS = {10001, 10002, 10006}
 
 
 def refusal(parse: Parser, body: bytes) -> ErrorEntry:
+    """The single error entry with which `parse` refuses `body`."""
     with pytest.raises(ApiError) as caught:
         parse(body)
     (entry,) = caught.value.errors
@@ -44,10 +45,12 @@ def refusal(parse: Parser, body: bytes) -> ErrorEntry:
 
 
 def unparsable(reason: str) -> ErrorEntry:
+    """The 10002 entry for a request that could not be parsed for `reason`."""
     return ErrorEntry(10002, f"The request could not be parsed ({reason}).")
 
 
 def attributes(count: int, prefix: str = "a") -> str:
+    """`count` XML attributes named `prefix` and a number."""
     return " ".join(f'{prefix}{n}="1"' for n in range(count))
 
 
@@ -100,6 +103,7 @@ def test_elements_beyond_the_limit_are_refused(extra: int) -> None:
 
 
 def json_request(parameters: str, extra: str = "") -> bytes:
+    """A JSON request of method m with `parameters` (raw JSON) and `extra` members."""
     return f'{{"request":{{"method":"m","parameters":{parameters}}}{extra}}}'.encode()
 
 
@@ -236,6 +240,7 @@ def parse_cpu_seconds(body: bytes) -> float:
     return best
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", SHAPES)
 def test_parsing_is_linear_in_the_envelope(shape: str) -> None:
     """A hostile envelope four times larger (up to the 1 MiB limit) costs at most about four
@@ -250,6 +255,8 @@ def test_parsing_is_linear_in_the_envelope(shape: str) -> None:
 
 
 def assert_envelope_or_request_fault(parse: Parser, body: bytes) -> None:
+    """Check that `parse` either gives a method and string parameters or refuses with a request
+    fault."""
     try:
         method, parameters = parse(body)
     except ApiError as error:

@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 import pytest
@@ -39,6 +39,8 @@ BASIC = "Basic " + base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
 
 
 def failing(error: BaseException) -> Callable[[ApiRequest, MethodContext], Element]:
+    """A method handler that raises `error`."""
+
     def handler(request: ApiRequest, context: MethodContext) -> Element:
         raise error
 
@@ -71,6 +73,7 @@ def http(live_server: str) -> Iterator[httpx2.Client]:
 
 
 def fault_of(response: httpx2.Response) -> tuple[int, str]:
+    """The single (code, message) of an XML or JSON fault answer."""
     assert response.status_code == 200, response.text
     if response.headers["content-type"].startswith("application/json"):
         error = json.loads(response.content)["response"]["errors"]["error"]
@@ -98,6 +101,7 @@ def access_lines(logs: pytest.LogCaptureFixture) -> list[dict[str, str]]:
 
 
 def assert_no_credential(logs: pytest.LogCaptureFixture, *secrets: str) -> None:
+    """Check that no log record carries the admin password, the Basic token or `secrets`."""
     text = logs.text + "".join(record.getMessage() for record in logs.records)
     for secret in (ADMIN_PASSWORD, BASIC.split()[1], *secrets):
         assert secret not in text
@@ -148,7 +152,7 @@ def test_the_json_endpoint_answers_10008_in_json(
 @pytest.fixture
 def driver(database_url: str) -> ModuleType:
     """The DB-API module of the test database's driver."""
-    return create_engine(database_url).dialect.loaded_dbapi
+    return cast(ModuleType, create_engine(database_url).dialect.loaded_dbapi)
 
 
 @pytest.mark.parametrize(

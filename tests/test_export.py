@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
@@ -21,8 +20,7 @@ from switchvox_server.bulk import export
 from switchvox_server.bulk.csv_reader import COLUMNS
 from switchvox_server.bulk.rules import unquote_formula
 from switchvox_server.cli import main
-from switchvox_server.store.models import Extension
-from tests.helpers import section, upload
+from tests.helpers import section, stored_extensions, upload
 
 BOM = b"\xef\xbb\xbf"
 HEADER = ",".join(COLUMNS)
@@ -48,30 +46,19 @@ CLEAR_SECRETS = ("webpass", "sipsecret", "1234", "5678", "4321")
 # Each command sees the test database and the test admin password, nothing else.
 pytestmark = pytest.mark.usefixtures("cli_environment")
 
+STORED_SECRETS = ("web_password_ha1", "voicemail_pin_digest", "phone_password_ha1")
+
 
 def export_to(path: Path, *options: str) -> bytes:
+    """Run `export` into `path`; the bytes written."""
     assert main(["export", "--output", str(path), *options]) == 0
     return path.read_bytes()
 
 
 def rows_of(data: bytes) -> list[dict[str, str]]:
+    """The rows of an exported CSV file, which must start with a BOM."""
     assert data.startswith(BOM)
     return list(csv.DictReader(io.StringIO(data[len(BOM) :].decode(), newline="")))
-
-
-def stored_secrets(database_url: str) -> list[tuple[str, str | None, str | None, str | None]]:
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(
-                Extension.number,
-                Extension.web_password_ha1,
-                Extension.voicemail_pin_digest,
-                Extension.phone_password_ha1,
-            ).order_by(Extension.number)
-        ).all()
-    engine.dispose()
-    return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
 def test_neutralise_and_unquote_are_inverse() -> None:
@@ -94,7 +81,7 @@ def test_export_round_trip(
     csv.writer(text).writerows(FORMULA_ROWS)
     response = upload(client, text.getvalue())
     assert section(response, "created") == ["1000", "999", "20000", "301"]
-    secrets_before = stored_secrets(database_url)
+    secrets_before = stored_extensions(database_url, *STORED_SECRETS)
 
     first = export_to(tmp_path / "first.csv")
     assert first.startswith(BOM + HEADER.encode() + b"\r\n")
@@ -115,9 +102,9 @@ def test_export_round_trip(
     exported = first.decode()
     for secret in CLEAR_SECRETS:
         assert secret not in exported
-    for _number, *hashes in secrets_before:
-        for value in hashes:
-            assert value is None or value not in exported
+    for stored in secrets_before.values():
+        for column in STORED_SECRETS:
+            assert stored[column] is None or stored[column] not in exported
 
     arguments = ["import", str(tmp_path / "first.csv"), "--type", "sip", "--dupe", "update"]
     assert main([*arguments, "--template", "1"]) == 0
@@ -125,7 +112,7 @@ def test_export_round_trip(
 
     second = export_to(tmp_path / "second.csv")
     assert second == first
-    assert stored_secrets(database_url) == secrets_before
+    assert stored_extensions(database_url, *STORED_SECRETS) == secrets_before
 
 
 def test_export_to_stdout_and_by_type(

@@ -42,6 +42,7 @@ ALL_BY_NUMBER = ["301", "302", "303", "999", "1000", "5000", "100000"]
 
 
 def csv_of(rows: Sequence[tuple[str, str, str]]) -> str:
+    """A CSV file of valid sip rows of (number, first name, last name)."""
     lines = ["ext,fname,lname,email,password,phone_password"]
     lines += [
         f"{ext},{first},{last},u{ext}@test.com,webpass{ext},sipsecret{ext}"
@@ -61,21 +62,25 @@ def populate(client: TestClient, *, pause: bool = False) -> None:
 
 
 def call(client: TestClient, method: str, **parameters: object) -> etree._Element:
+    """Post `method` with `parameters`; the parsed answer."""
     response = client.post("/xml", content=request_xml(method, **parameters))
     assert response.status_code == 200, response.text
     return etree.fromstring(response.content)
 
 
 def numbers(response: etree._Element) -> list[str]:
+    """The extension numbers of a successful answer, in order."""
     assert response.find("errors") is None, etree.tostring(response)
     return [node.get("number", "") for node in response.iterfind("result/extensions/extension")]
 
 
 def listed(tag: str, values: Sequence[object]) -> str:
+    """`values` as a list of `tag` elements."""
     return "".join(f"<{tag}>{value}</{tag}>" for value in values)
 
 
 def account_ids(client: TestClient, *extensions: str) -> dict[str, str]:
+    """The account id getInfo gives for each of `extensions`, by number."""
     response = call(client, GET_INFO, extensions=listed("extension", extensions))
     return {
         node.get("number", ""): node.get("account_id", "")
@@ -84,6 +89,7 @@ def account_ids(client: TestClient, *extensions: str) -> dict[str, str]:
 
 
 def errors(response: etree._Element) -> list[tuple[int, str]]:
+    """The (code, message) of every error of a fault answer."""
     assert response.find("result") is None
     return [
         (int(node.get("code", "0")), node.get("message", ""))
@@ -92,12 +98,14 @@ def errors(response: etree._Element) -> list[tuple[int, str]]:
 
 
 def page_totals(response: etree._Element) -> tuple[str | None, str | None]:
+    """The total_items and total_pages of a search answer."""
     page = response.find("result/extensions")
     assert page is not None, etree.tostring(response)
     return page.get("total_items"), page.get("total_pages")
 
 
 def attributes(node: etree._Element) -> dict[str, str]:
+    """The attributes of `node` as a plain dict."""
     return {str(name): str(value) for name, value in node.attrib.items()}
 
 

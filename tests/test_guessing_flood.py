@@ -22,10 +22,12 @@ MIB = 1024 * 1024
 
 
 def basic(name: str, password: str) -> str:
+    """A Basic `Authorization` header for `name` and `password`."""
     return "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()
 
 
 def request(authorization: str, forwarded_for: str | None) -> bytes:
+    """A raw HTTP request of the envelope with `authorization`, from `forwarded_for`."""
     forwarded = f"X-Forwarded-For: {forwarded_for}\r\n" if forwarded_for else ""
     return (
         f"POST /xml HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {authorization}\r\n"
@@ -83,6 +85,7 @@ async def sign_in_as_admin(address: tuple[str, int]) -> tuple[int, float]:
 
 
 def resident_bytes(pid: int) -> int:
+    """The resident memory of process `pid`, in bytes."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
@@ -90,6 +93,8 @@ def resident_bytes(pid: int) -> int:
 
 
 async def flood(address: tuple[str, int], pid: int, cycling: bool) -> dict[str, object]:
+    """Guess passwords from many attackers for a while, signing in as admin now and then; what
+    was seen."""
     answers: collections.Counter[int] = collections.Counter()
     before = resident_bytes(pid)
     peak = before
@@ -130,8 +135,10 @@ def test_a_guessing_flood_leaves_the_admin_served_and_memory_bounded(
     assert isinstance(admin, list)
     growth = result["growth"]
     assert isinstance(growth, int)
+    answers = result["answers"]
+    assert isinstance(answers, collections.Counter)
     print(
-        f"\nattackers' answers {dict(result['answers'])}, admin sign-ins {len(admin)},"
+        f"\nattackers' answers {dict(answers)}, admin sign-ins {len(admin)},"
         f" slowest {max(seconds for _, seconds in admin):.3f} s,"
         f" memory growth {growth / MIB:.1f} MiB"
     )

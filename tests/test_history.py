@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 from lxml import etree
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
 from switchvox_server.faults import FAULTS
 from switchvox_server.store.accounts import add_admin
 from switchvox_server.store.database import open_database
-from switchvox_server.store.models import AccessLevel, Extension
+from switchvox_server.store.models import AccessLevel
 from tests.conftest import FIXTURES
-from tests.helpers import fault, request_xml, section, upload
+from tests.helpers import fault, request_xml, section, stored_extensions, upload
 
 EXAMPLE = (FIXTURES / "example.csv").read_text()
 LIST = "switchvox_server.imports.list"
@@ -30,21 +30,14 @@ ROWS = "301,Ann,Lee,ann@x.org,web301pw,sip301x\n302,Bob,Ray,bob@x.org,web302pw,s
 
 
 def call(client: TestClient, method: str, **parameters: object) -> etree._Element:
+    """Post `method` with `parameters`; the parsed answer."""
     response = client.post("/xml", content=request_xml(method, **parameters))
     assert response.status_code == 200, response.text
     return etree.fromstring(response.content)
 
 
-def stored(database_url: str) -> dict[str, dict[str, Any]]:
-    """Every stored extension, whole (secrets in their stored forms), by number."""
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        rows = connection.execute(select(Extension.__table__)).mappings().all()
-    engine.dispose()
-    return {row["number"]: dict(row) for row in rows}
-
-
 def history_rows(database_url: str) -> int:
+    """How many imports the history holds."""
     engine = create_engine(database_url)
     with engine.connect() as connection:
         count = connection.execute(text("SELECT count(*) FROM imports")).scalar_one()
@@ -53,6 +46,7 @@ def history_rows(database_url: str) -> int:
 
 
 def undone(client: TestClient, import_id: int, **extra: object) -> etree._Element:
+    """Undo import `import_id`, which must succeed; the answer."""
     answer = call(client, UNDO, import_id=import_id, **extra)
     assert answer.find("result") is not None, etree.tostring(answer)
     return answer
@@ -101,17 +95,17 @@ def test_undo_of_replace_and_update_restores_the_whole_stored_rows(
     """Replace and update keep what they overwrote; undo puts every column back, secrets
     in their stored forms included."""
     upload(client, HEADER + ROWS)
-    before = stored(database_url)
+    before = stored_extensions(database_url)
     changed = (
         "301,Ann,Other,ann@y.org,newweb301,newsip301\n302,Bob,Ray,bob@x.org,web302pw,sip302x\n"
     )
     answer = upload(client, HEADER + changed, dupe_process=dupe_process)
     assert section(answer, section_name) == ["301", "302"]
-    assert stored(database_url)["301"] != before["301"]
+    assert stored_extensions(database_url)["301"] != before["301"]
     result = undone(client, 2).find("result/undo")
     assert result is not None
     assert result.get("import_id") == "3"
-    assert stored(database_url) == before
+    assert stored_extensions(database_url) == before
 
 
 def test_undo_of_create_removes_what_it_created(client: TestClient, database_url: str) -> None:
@@ -119,7 +113,7 @@ def test_undo_of_create_removes_what_it_created(client: TestClient, database_url
     upload(client, HEADER + "401,Old,One,old@x.org,web401pw,sip401x\n")
     upload(client, HEADER + ROWS)
     undone(client, 2)
-    assert sorted(stored(database_url)) == ["401"]
+    assert sorted(stored_extensions(database_url)) == ["401"]
 
 
 def test_a_later_change_refuses_the_undo_until_forced(
@@ -129,15 +123,15 @@ def test_a_later_change_refuses_the_undo_until_forced(
     changed; forced, the undo puts back the others and keeps it."""
     upload(client, HEADER + ROWS)
     upload(client, "ext,lname\n302,Later\n", dupe_process=3)
-    before = stored(database_url)
+    before = stored_extensions(database_url)
     refused = call(client, UNDO, import_id=1)
     assert fault(refused) == (FAULTS.UNDO_CONFLICT.code, FAULTS.UNDO_CONFLICT.format(1, "302"))
-    assert stored(database_url) == before
+    assert stored_extensions(database_url) == before
     result = undone(client, 1, force=1).find("result/undo")
     assert result is not None
     assert [node.get("number") for node in result.iterfind("kept/extension")] == ["302"]
-    assert sorted(stored(database_url)) == ["302"]
-    assert stored(database_url)["302"]["last_name"] == "Later"
+    assert sorted(stored_extensions(database_url)) == ["302"]
+    assert stored_extensions(database_url)["302"]["last_name"] == "Later"
 
 
 def test_undoing_a_later_change_makes_the_earlier_import_undoable(
@@ -149,18 +143,18 @@ def test_undoing_a_later_change_makes_the_earlier_import_undoable(
     upload(client, "ext,lname\n302,Later\n", dupe_process=3)
     undone(client, 2)
     undone(client, 1)
-    assert stored(database_url) == {}
+    assert stored_extensions(database_url) == {}
 
 
 def test_undoing_an_undo_redoes(client: TestClient, database_url: str) -> None:
     """An undo is an import of its own: undoing it puts back what the first import wrote,
     account ids and creation dates included."""
     upload(client, HEADER + ROWS)
-    after = stored(database_url)
+    after = stored_extensions(database_url)
     undone(client, 1)
-    assert stored(database_url) == {}
+    assert stored_extensions(database_url) == {}
     undone(client, 2)
-    assert stored(database_url) == after
+    assert stored_extensions(database_url) == after
     kinds = [node.get("kind") for node in call(client, LIST).iterfind("result/imports/import")]
     assert kinds == ["undo", "undo", "upload"]
 
@@ -180,7 +174,7 @@ def test_report_only_is_recorded_as_an_evaluation_that_cannot_be_undone(
 ) -> None:
     """A report_only upload is recorded as an evaluation; it wrote nothing, so undo refuses."""
     upload(client, HEADER + ROWS, report_only=1)
-    assert stored(database_url) == {}
+    assert stored_extensions(database_url) == {}
     item = call(client, LIST).find("result/imports/import")
     assert item is not None
     assert item.get("kind") == "evaluation"
@@ -235,7 +229,7 @@ def test_read_only_admins_list_and_show_but_do_not_undo(
     assert call(client, SHOW, import_id=1).find("result/import") is not None
     code, _ = fault(call(client, UNDO, import_id=1))
     assert code == FAULTS.PERMISSION_DENIED.code
-    assert len(stored(database_url)) == 2
+    assert len(stored_extensions(database_url)) == 2
 
 
 def test_the_annotated_csv_fixed_and_uploaded_again_creates_the_failed_rows(
@@ -265,7 +259,7 @@ def test_the_annotated_csv_fixed_and_uploaded_again_creates_the_failed_rows(
     again = upload(client, fixed)
     assert section(again, "created") == ["301", "304"]
     assert section(again, "skipped") == ["302", "303", "305"]
-    assert sorted(stored(database_url)) == ["301", "302", "303", "304", "305"]
+    assert sorted(stored_extensions(database_url)) == ["301", "302", "303", "304", "305"]
 
 
 def test_the_annotated_csv_needs_the_very_file(client: TestClient) -> None:

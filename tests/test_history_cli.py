@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from switchvox_server.cli import main
-from tests.test_cli_transfer import stored_numbers
+from tests.helpers import stored_extensions
 from tests.test_history import CAUSES
 
 HEADER = "ext,fname,lname,email,password,phone_password\n"
@@ -39,6 +39,7 @@ def write(tmp_path: Path) -> Write:
 
 
 def run(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str, str]:
+    """Run a command in-process; its exit status, stdout and stderr."""
     status = main(list(arguments))
     out, err = capsys.readouterr()
     return status, out, err
@@ -76,11 +77,11 @@ def test_undo_from_the_command_line_refuses_a_conflict_then_forces(
     assert status == 1
     assert "10031" in err
     assert "extensions 302." in err
-    assert stored_numbers(database_url) == ["301", "302"]
+    assert list(stored_extensions(database_url)) == ["301", "302"]
     status, out, _ = run(capsys, "imports", "undo", "1", "--force")
     assert status == 0
     assert out == "Undid import 1 as import 3: 1 removed, 1 kept\nKept (changed later): 302\n"
-    assert stored_numbers(database_url) == ["302"]
+    assert list(stored_extensions(database_url)) == ["302"]
 
 
 def test_removed_extensions_come_back_with_undo(
@@ -93,9 +94,9 @@ def test_removed_extensions_come_back_with_undo(
     assert status == 1
     assert out == "Removed 2 extensions (recorded as import 2).\n"
     assert err == "switchvox-server: no such extension: 999\n"
-    assert stored_numbers(database_url) == []
+    assert list(stored_extensions(database_url)) == []
     assert run(capsys, "imports", "undo", "2")[0] == 0
-    assert stored_numbers(database_url) == ["301", "302"]
+    assert list(stored_extensions(database_url)) == ["301", "302"]
 
 
 def test_annotated_csv_from_the_command_line_fixed_and_imported_again(
@@ -115,7 +116,7 @@ def test_annotated_csv_from_the_command_line_fixed_and_imported_again(
     status, out, _ = run(capsys, "import", str(tmp_path / "fixed.csv"), "--dupe", "skip")
     assert status == 0
     assert "  created        1\n" in out
-    assert stored_numbers(database_url) == ["301", "302", "303"]
+    assert list(stored_extensions(database_url)) == ["301", "302", "303"]
 
 
 def test_annotated_refuses_another_file(capsys: pytest.CaptureFixture[str], write: Write) -> None:
@@ -155,6 +156,7 @@ def test_many_identical_failures_are_grouped_with_a_count(
     )
 
 
+@pytest.mark.slow
 def test_updates_that_change_nothing_are_counted_and_labels_noted(
     capsys: pytest.CaptureFixture[str], write: Write
 ) -> None:
@@ -264,4 +266,4 @@ def test_undo_chains_across_a_removal_and_a_new_create(
     assert run(capsys, "imports", "undo", "2")[0] == 1  # the new 301 is a later change
     assert run(capsys, "imports", "undo", "3")[0] == 0
     assert run(capsys, "imports", "undo", "2")[0] == 0
-    assert stored_numbers(database_url) == ["301", "302"]
+    assert list(stored_extensions(database_url)) == ["301", "302"]

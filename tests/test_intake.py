@@ -24,6 +24,7 @@ BOUNDARY = "----switchvoxtestboundary"
 
 
 def part(name: str, content: bytes, filename: str | None = None) -> bytes:
+    """One multipart part named `name`, a file part where `filename` is given."""
     disposition = f'form-data; name="{name}"'
     if filename is not None:
         disposition += f'; filename="{filename}"'
@@ -33,10 +34,12 @@ def part(name: str, content: bytes, filename: str | None = None) -> bytes:
 
 
 def body(*parts: bytes, closed: bool = True) -> bytes:
+    """A multipart body of `parts`, with its closing delimiter unless `closed` is false."""
     return b"".join(parts) + (f"--{BOUNDARY}--\r\n".encode() if closed else b"")
 
 
 def post(client: TestClient, content: bytes, boundary: str = BOUNDARY) -> etree._Element:
+    """Post a multipart `content` with `boundary`; the parsed answer."""
     response = client.post(
         "/xml",
         content=content,
@@ -176,7 +179,7 @@ def test_spool_failure_is_32334(client: TestClient, monkeypatch: pytest.MonkeyPa
     def no_space(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(multipart.tempfile, "SpooledTemporaryFile", no_space)
+    monkeypatch.setattr(multipart.tempfile, "SpooledTemporaryFile", no_space)  # type: ignore[attr-defined]
     response = post(client, body(part("request", ENVELOPE), part("csv_file", CSV, "x.csv")))
     assert fault(response) == (
         32334,

@@ -19,6 +19,7 @@ FIRST_NAME_RULE = "First name is required and must be 1 - 32 characters in lengt
 
 
 def fault(body: bytes) -> ErrorEntry:
+    """The single error entry with which parse_request refuses `body`."""
     with pytest.raises(ApiError) as caught:
         parse_request(body)
     (entry,) = caught.value.errors
@@ -26,22 +27,27 @@ def fault(body: bytes) -> ErrorEntry:
 
 
 def unparsable(reason: str) -> str:
+    """The message of a request that could not be parsed for `reason`."""
     return f"The request could not be parsed ({reason})."
 
 
 def request(parameters: object, **extra: object) -> bytes:
+    """A JSON request of method m with `parameters` and `extra` members."""
     return json.dumps({"request": {"method": "m", "parameters": parameters, **extra}}).encode()
 
 
 def render(method: str, result: Element | None, errors: tuple[ErrorEntry, ...] = ()) -> object:
+    """The JSON answer render_response gives, parsed."""
     return json.loads(b"".join(render_response(method, result, errors)))
 
 
 def lazy(tag: str, rows: list[Element]) -> LazyChildren:
+    """`rows` as children produced on demand."""
     return LazyChildren(tag, len(rows), lambda: iter(rows))
 
 
 def row(extension: int | str, first: str, last: str, email: str) -> Element:
+    """A report's extension element."""
     return Element(
         "extension",
         {"extension": extension, "first_name": first, "last_name": last, "email": email},
@@ -210,6 +216,7 @@ def test_missing_method(body: bytes) -> None:
 
 
 def spec_report() -> Element:
+    """The bulk creation report of the method page's example."""
     failed = Element(
         "extension",
         {"extension": 304, "first_name": "", "last_name": "last", "email": "last@test.com"},

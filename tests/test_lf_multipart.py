@@ -32,6 +32,7 @@ def ruby_body(csv: bytes, *, request_crlf: bool = True, file_first: bool = False
 
 
 def read(body: bytes, chunk: int) -> tuple[list[bytes], list[bytes], bool]:
+    """Feed `body` to a MultipartReader in chunks; its requests, files and completeness."""
     reader = MultipartReader(BOUNDARY)
     try:
         for start in range(0, len(body), chunk):

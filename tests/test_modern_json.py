@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -42,7 +43,11 @@ def scalars(value: object) -> list[object]:
 
 
 def upload_json(client: TestClient) -> dict[str, object]:
-    files = {"request": (None, json.dumps(UPLOAD)), "csv_file": ("x.csv", CSV, "text/csv")}
+    """Post the JSON upload with its CSV file; the parsed answer."""
+    files: dict[str, Any] = {
+        "request": (None, json.dumps(UPLOAD)),
+        "csv_file": ("x.csv", CSV, "text/csv"),
+    }
     response = client.post("/json", files=files)
     assert response.status_code == 200
     document: dict[str, object] = response.json()
@@ -51,7 +56,7 @@ def upload_json(client: TestClient) -> dict[str, object]:
 
 @pytest.fixture(params=list(Profile), ids=lambda profile: profile.value)
 def profile(request: pytest.FixtureRequest) -> Profile:
-    return request.param  # type: ignore[no-any-return]
+    return request.param
 
 
 def test_a_bulk_report_in_json(make_client: Client, profile: Profile) -> None:

@@ -47,17 +47,20 @@ Client = Callable[..., TestClient]
 
 
 def basic(name: str, password: str) -> dict[str, str]:
+    """Basic `Authorization` headers for `name` and `password`."""
     token = base64.b64encode(f"{name}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
 
 
 def envelope(method: str, parameters: str = "") -> bytes:
+    """An XML request of `method` with raw `parameters`."""
     return f'<request method="{method}"><parameters>{parameters}</parameters></request>'.encode()
 
 
 def post_xml(
     client: TestClient, body: bytes, headers: dict[str, str] | None = None
 ) -> etree._Element:
+    """Post an XML `body`; the parsed answer."""
     response = client.post("/xml", content=body, headers=headers)
     assert response.status_code == 200, response.text
     return etree.fromstring(response.content)
@@ -73,11 +76,13 @@ def as_extension(client: TestClient, body: bytes, number: str = "301") -> etree.
 
 
 def faults(document: etree._Element) -> list[tuple[int, str]]:
+    """The (code, message) of every error of a fault answer."""
     assert document.find("result") is None, etree.tostring(document)
     return [(int(e.get("code", "")), e.get("message", "")) for e in document.iter("error")]
 
 
 def add_reader(client: TestClient) -> None:
+    """Add the read-only admin `reader`."""
     with client.app.state.database.sessions.begin() as session:  # type: ignore[attr-defined]
         add_admin(session, "reader", "reader-secret", AccessLevel.READ_ONLY)
 

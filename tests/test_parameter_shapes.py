@@ -49,6 +49,7 @@ def _elements(parameters: dict[str, str], skip: str) -> str:
 
 
 def attribute_and_element(method: str, parameters: dict[str, str], name: str) -> tuple[str, bytes]:
+    """A request giving parameter `name` both as an attribute and as an element."""
     value = parameters[name]
     body = f'<request method="{method}"><parameters {name}="{value}">'
     body += f"{_elements(parameters, name)}<{name}>{value}</{name}></parameters></request>"
@@ -56,6 +57,7 @@ def attribute_and_element(method: str, parameters: dict[str, str], name: str) ->
 
 
 def two_elements(method: str, parameters: dict[str, str], name: str) -> tuple[str, bytes]:
+    """A request giving parameter `name` as two elements."""
     value = parameters[name]
     twice = f"<{name}>{value}</{name}>" * 2
     body = f'<request method="{method}"><parameters>{twice}{_elements(parameters, name)}'
@@ -63,6 +65,7 @@ def two_elements(method: str, parameters: dict[str, str], name: str) -> tuple[st
 
 
 def xml_list_of_two(method: str, parameters: dict[str, str], name: str) -> tuple[str, bytes]:
+    """A request giving parameter `name` as an XML list of two items."""
     value = parameters[name]
     wrapper = f"<{name}><item>{value}</item><item>{value}</item></{name}>"
     body = f'<request method="{method}"><parameters>{_elements(parameters, name)}{wrapper}'
@@ -72,6 +75,7 @@ def xml_list_of_two(method: str, parameters: dict[str, str], name: str) -> tuple
 def wrapper_attribute_and_item(
     method: str, parameters: dict[str, str], name: str
 ) -> tuple[str, bytes]:
+    """A request giving parameter `name` as a wrapper's attribute and as its item."""
     value = parameters[name]
     wrapper = f'<{name} item="{value}"><item>{value}</item></{name}>'
     body = f'<request method="{method}"><parameters>{_elements(parameters, name)}{wrapper}'
@@ -79,6 +83,7 @@ def wrapper_attribute_and_item(
 
 
 def json_list_of_two(method: str, parameters: dict[str, str], name: str) -> tuple[str, bytes]:
+    """A JSON request giving parameter `name` as a list of two."""
     given: dict[str, object] = {**parameters, name: [parameters[name]] * 2}
     return "/json", json.dumps({"request": {"method": method, "parameters": given}}).encode()
 
@@ -86,11 +91,13 @@ def json_list_of_two(method: str, parameters: dict[str, str], name: str) -> tupl
 def json_wrapped_list_of_two(
     method: str, parameters: dict[str, str], name: str
 ) -> tuple[str, bytes]:
+    """A JSON request giving parameter `name` as an item list of two."""
     given: dict[str, object] = {**parameters, name: {"item": [parameters[name]] * 2}}
     return "/json", json.dumps({"request": {"method": method, "parameters": given}}).encode()
 
 
 def json_key_twice(method: str, parameters: dict[str, str], name: str) -> tuple[str, bytes]:
+    """A JSON request with parameter `name` as a key twice."""
     members = ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in parameters.items())
     members += f",{json.dumps(name)}:{json.dumps(parameters[name])}"
     body = f'{{"request":{{"method":{json.dumps(method)},"parameters":{{{members}}}}}}}'
@@ -129,6 +136,7 @@ def post(client: TestClient, path: str, body: bytes, *, with_file: bool) -> etre
 
 
 def stored_extensions(client: TestClient) -> int:
+    """How many extensions a search finds."""
     response = client.post("/xml", content=request_xml(SEARCH))
     extensions = etree.fromstring(response.content).find("result/extensions")
     assert extensions is not None, response.text
@@ -222,6 +230,7 @@ def seed_extensions(client: TestClient) -> dict[str, str]:
 
 
 def numbers(client: TestClient, body: bytes) -> list[str]:
+    """The extension numbers of the answer to `body`, which must not be a fault."""
     response = client.post("/xml", content=body, headers={"content-type": "text/xml"})
     root = etree.fromstring(response.content)
     assert root.find("errors") is None, response.text

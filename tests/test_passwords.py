@@ -19,6 +19,7 @@ from switchvox_server.passwords import (
     verify_password,
     voicemail_pin_digest,
 )
+from tests.conftest import CHEAP_SCRYPT
 
 
 def test_realm_is_the_switchvox_digest_realm() -> None:
@@ -35,8 +36,9 @@ def test_hash_password_round_trips() -> None:
     assert not verify_password("", encoded)
 
 
+@pytest.mark.real_scrypt
 def test_hash_password_encoding_is_self_describing_and_salted() -> None:
-    """The encoding names scrypt and its parameters, and two hashes of one password differ."""
+    """The encoding names scrypt and its production parameters, and two hashes differ."""
     first = hash_password("pw")
     second = hash_password("pw")
     assert first != second
@@ -44,6 +46,17 @@ def test_hash_password_encoding_is_self_describing_and_salted() -> None:
     assert (scheme, n, r, p) == ("scrypt", "16384", "8", "1")
     assert len(salt) == 24  # base64 of 16 bytes
     assert len(key) == 44  # base64 of 32 bytes
+
+
+def test_tests_hash_at_the_cheap_scrypt_cost() -> None:
+    """Outside `real_scrypt` tests, hashes carry the suite's cheap cost and still verify."""
+    encoded = hash_password("pw")
+    assert encoded.split("$")[1:4] == [
+        str(CHEAP_SCRYPT.n),
+        str(CHEAP_SCRYPT.r),
+        str(CHEAP_SCRYPT.p),
+    ]
+    assert verify_password("pw", encoded)
 
 
 def test_verify_password_checks_against_hashlib_scrypt() -> None:

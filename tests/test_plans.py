@@ -8,8 +8,8 @@ from lxml import etree
 from starlette.testclient import TestClient
 
 from switchvox_server.faults import FAULTS
-from tests.helpers import canonical, fault, request_xml, section
-from tests.test_history import HEADER, ROWS, history_rows, stored
+from tests.helpers import canonical, fault, request_xml, section, stored_extensions
+from tests.test_history import HEADER, ROWS, history_rows
 
 PLAN = "Switchvox-Plan"
 UPDATE = "ext,lname\n301,Newer\n302,Newest\n"
@@ -46,7 +46,7 @@ def test_a_fresh_plan_applies_with_the_report_it_promised(
     applied, again = post(seeded, UPDATE, plan=token)
     assert again is None
     assert canonical(applied) == canonical(evaluation)
-    assert stored(database_url)["302"]["last_name"] == "Newest"
+    assert stored_extensions(database_url)["302"]["last_name"] == "Newest"
 
 
 def test_a_plan_whose_extension_changed_is_refused_with_nothing_written(
@@ -56,10 +56,10 @@ def test_a_plan_whose_extension_changed_is_refused_with_nothing_written(
     nothing of it is written or recorded."""
     _, token = post(seeded, UPDATE, report_only=1)
     post(seeded, "ext,title\n302,Boss\n")
-    before, recorded = stored(database_url), history_rows(database_url)
+    before, recorded = stored_extensions(database_url), history_rows(database_url)
     answer, _ = post(seeded, UPDATE, plan=token)
     assert fault(answer) == (FAULTS.STALE_PLAN.code, FAULTS.STALE_PLAN.template)
-    assert stored(database_url) == before
+    assert stored_extensions(database_url) == before
     assert history_rows(database_url) == recorded
 
 
@@ -76,10 +76,10 @@ def test_a_plan_for_another_file_or_other_options_is_refused(
 ) -> None:
     """Another file, another dupe process or another type do not match the plan."""
     _, token = post(seeded, UPDATE, report_only=1)
-    before = stored(database_url)
+    before = stored_extensions(database_url)
     answer, _ = post(seeded, csv, plan=token, **changes)
     assert fault(answer)[0] == FAULTS.STALE_PLAN.code
-    assert stored(database_url) == before
+    assert stored_extensions(database_url) == before
 
 
 def test_a_new_extension_in_the_plan_taken_meanwhile_is_refused(
@@ -90,7 +90,7 @@ def test_a_new_extension_in_the_plan_taken_meanwhile_is_refused(
     post(client, HEADER + ROWS.splitlines()[0] + "\n", dupe_process=1)
     answer, _ = post(client, HEADER + ROWS, dupe_process=1, plan=token)
     assert fault(answer)[0] == FAULTS.STALE_PLAN.code
-    assert sorted(stored(database_url)) == ["301"]
+    assert sorted(stored_extensions(database_url)) == ["301"]
 
 
 @pytest.mark.parametrize(
@@ -107,10 +107,10 @@ def test_tokens_this_server_did_not_make_are_refused(
     seeded: TestClient, database_url: str, token: str
 ) -> None:
     """Garbled, forged and oversized tokens are the invalid-plan fault; nothing written."""
-    before = stored(database_url)
+    before = stored_extensions(database_url)
     answer, _ = post(seeded, UPDATE, plan=token)
     assert fault(answer) == (FAULTS.INVALID_PLAN.code, FAULTS.INVALID_PLAN.template)
-    assert stored(database_url) == before
+    assert stored_extensions(database_url) == before
 
 
 def test_a_plan_made_with_another_secret_is_refused(

@@ -24,6 +24,7 @@ COLUMNS = ["ext", "fname", "lname", "email", "password", "phone_password", "titl
 
 
 def post_form(client: TestClient, envelope: bytes, csv_bytes: bytes) -> etree._Element:
+    """Post an upload form of `envelope` and `csv_bytes`; the parsed answer."""
     response = client.post(
         "/xml",
         data={"request": envelope.decode("utf-8", "replace")},
@@ -34,6 +35,7 @@ def post_form(client: TestClient, envelope: bytes, csv_bytes: bytes) -> etree._E
 
 
 def assert_report_or_known_fault(response: etree._Element) -> None:
+    """Check that `response` is a whole report or faults with known codes only."""
     errors = response.findall("errors/error")
     if errors:
         assert response.find("result") is None
@@ -73,7 +75,7 @@ def test_any_multipart_body_is_answered(client: TestClient, data: bytes) -> None
     assert_report_or_known_fault(etree.fromstring(response.content))
 
 
-cells = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+cells = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 numbers = st.one_of(st.from_regex(r"[0-9]{2,7}", fullmatch=True), cells)
 rows = st.lists(
     st.tuples(numbers, cells, cells, cells, cells, cells, cells).filter(

@@ -20,7 +20,7 @@ from switchvox_server.bulk import report
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
 from tests.conftest import ADMIN_PASSWORD, free_port, serving
-from tests.helpers import fault, large_csv, request_xml, upload
+from tests.helpers import fault, large_csv, request_xml, stored_count, upload
 from tests.servers import wait_for
 
 ROWS = 20000  # enough for the helper process, and for the spool to move to disk
@@ -39,17 +39,11 @@ def open_temporary_files() -> int:
     return count
 
 
-def stored_count(client: TestClient) -> int:
-    database = client.app.state.database  # type: ignore[attr-defined]
-    with database.sessions() as session:
-        return queries.count_extensions(session)
-
-
 def failing_spool(call: str, budget: int) -> type[Any]:
     """A spool file that fails with ENOSPC once `budget` bytes have been written (`write`),
     or whenever it is flushed (`flush`): a temporary space that fills up."""
 
-    class FullSpool(report.SpooledTemporaryFile):  # type: ignore[type-arg]
+    class FullSpool(tempfile.SpooledTemporaryFile[bytes]):
         written = 0
 
         def write(self, data: Any) -> int:
@@ -114,6 +108,7 @@ def test_a_committed_upload_gets_its_whole_report_without_writing_after_the_comm
     assert stored_count(client) == ROWS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("writer_process", [False, True], ids=["in-process", "helper"])
 def test_a_failure_after_the_commit_still_answers_the_whole_report(
     make_client: Callable[..., TestClient],
@@ -147,6 +142,7 @@ def remember_reports(monkeypatch: pytest.MonkeyPatch) -> list[report.BulkReport]
 
 
 def closed(bulk_report: report.BulkReport) -> bool:
+    """Whether every section spool of `bulk_report` is closed."""
     return all(spool._file.closed for spool in bulk_report.sections.values())
 
 

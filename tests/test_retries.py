@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx2
 import pytest
@@ -16,15 +17,20 @@ from switchvox_server.store.accounts import add_admin
 from switchvox_server.store.database import open_database
 from switchvox_server.store.models import AccessLevel
 from switchvox_server.store.retries import claim
-from tests.helpers import request_xml
-from tests.test_history import HEADER, ROWS, history_rows, stored
+from tests.helpers import request_xml, stored_extensions
+from tests.test_history import HEADER, ROWS, history_rows
 
 KEY = "upload-2026-12-01-a"
 
 
 def post(
-    client: TestClient, csv: str, key: str | None = KEY, path: str = "/xml", **parameters: object
+    client: TestClient,
+    csv: str,
+    key: str | None = KEY,
+    path: str = "/xml",
+    **parameters: object,
 ) -> httpx2.Response:
+    """Post an upload of `csv` with an idempotency key unless `key` is None."""
     values: dict[str, object] = {"extension_type": "sip", "dupe_process": 1}
     values["template_account_id"] = 1
     values.update(parameters)
@@ -38,6 +44,7 @@ def post(
 
 
 def fault_code(response: httpx2.Response) -> int:
+    """The code of the first error of a fault answer."""
     assert b"<errors>" in response.content, response.content
     return int(response.content.split(b'code="')[1].split(b'"')[0])
 
@@ -52,7 +59,7 @@ def test_a_replay_gets_the_first_answer_and_applies_nothing(
     again = post(client, HEADER + ROWS, dupe_process=1)
     assert again.content == first.content
     assert again.headers["content-type"] == first.headers["content-type"]
-    assert stored(database_url)["301"]["last_name"] == "Between"
+    assert stored_extensions(database_url)["301"]["last_name"] == "Between"
     assert history_rows(database_url) == 2
 
 
@@ -73,7 +80,7 @@ def test_the_plan_header_is_answered_again(client: TestClient) -> None:
     ],
 )
 def test_the_same_key_with_another_request_is_refused(
-    client: TestClient, database_url: str, csv: str, changes: dict[str, object]
+    client: TestClient, database_url: str, csv: str, changes: dict[str, Any]
 ) -> None:
     """Another file, other parameters or the other envelope under a used key is a fault,
     and nothing of it is applied."""
@@ -93,7 +100,7 @@ def test_the_same_key_with_another_request_is_refused(
         assert str(FAULTS.REUSED_IDEMPOTENCY_KEY.code).encode() in response.content
     else:
         assert fault_code(post(client, csv, **changes)) == FAULTS.REUSED_IDEMPOTENCY_KEY.code
-    assert sorted(stored(database_url)) == ["301", "302"]
+    assert sorted(stored_extensions(database_url)) == ["301", "302"]
     assert history_rows(database_url) == 1
 
 
@@ -114,7 +121,7 @@ def test_a_fault_releases_the_key(client: TestClient, database_url: str) -> None
     """A request answered with a fault wrote nothing; its key is free for the retry."""
     assert fault_code(post(client, HEADER + ROWS, template_account_id=9)) == 86173
     assert b"<created>" in post(client, HEADER + ROWS).content
-    assert sorted(stored(database_url)) == ["301", "302"]
+    assert sorted(stored_extensions(database_url)) == ["301", "302"]
 
 
 def test_a_key_whose_first_request_runs_is_waited_for_then_refused(
@@ -130,7 +137,7 @@ def test_a_key_whose_first_request_runs_is_waited_for_then_refused(
     database.dispose()
     monkeypatch.setattr(retries, "request_digest", lambda *_: digest)
     assert fault_code(post(client, HEADER + ROWS)) == FAULTS.RUNNING_IDEMPOTENCY_KEY.code
-    assert stored(database_url) == {}
+    assert stored_extensions(database_url) == {}
 
 
 def test_keys_are_forgotten_after_a_day(client: TestClient, database_url: str) -> None:
@@ -160,4 +167,4 @@ def test_keys_seen_by_another_server_process_are_answered_here(
 def test_unusable_keys_are_refused(client: TestClient, database_url: str, key: str) -> None:
     """Empty, overlong or non-printable keys are a fault; nothing is applied."""
     assert fault_code(post(client, HEADER + ROWS, key=key)) == FAULTS.INVALID_IDEMPOTENCY_KEY.code
-    assert stored(database_url) == {}
+    assert stored_extensions(database_url) == {}

@@ -66,18 +66,21 @@ def populated(client: TestClient) -> TestClient:
 
 
 def post(client: TestClient, body: bytes) -> bytes:
+    """Post `body`; the answer's bytes."""
     response = client.post("/xml", content=body)
     assert response.status_code == 200, response.text
     return response.content
 
 
 def found(client: TestClient, **parameters: object) -> list[str]:
+    """The numbers a search with `parameters` finds, in order."""
     document = etree.fromstring(post(client, request_xml(SEARCH, **parameters)))
     assert document.find("errors") is None, etree.tostring(document)
     return [node.get("number", "") for node in document.iterfind(".//extension")]
 
 
 def errors(client: TestClient, **parameters: object) -> list[tuple[int, str]]:
+    """The (code, message) of every error of a search with `parameters`."""
     document = etree.fromstring(post(client, request_xml(SEARCH, **parameters)))
     assert document.find("result") is None
     return [(int(e.get("code", "")), e.get("message", "")) for e in document.iter("error")]
@@ -222,6 +225,7 @@ def test_get_info_huge_account_ids_are_simply_not_found(populated: TestClient, d
     assert [node.get("number") for node in document.iter("extension")] == ["301"]
 
 
+@pytest.mark.slow
 def test_a_large_page_streams_from_the_database(client: TestClient) -> None:
     """A page of thousands of rows is produced while it is rendered: the handler returns lazy
     rows, and rendering them peaks at a fraction of the memory of the rows held at once."""

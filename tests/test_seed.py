@@ -69,6 +69,7 @@ def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def write(tmp_path: Path, text: str, name: str = "seed.toml") -> Path:
+    """Write `text` to a file `name` in `tmp_path`."""
     path = tmp_path / name
     path.write_text(text)
     return path

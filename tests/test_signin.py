@@ -18,6 +18,7 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
+from switchvox_server import passwords
 from switchvox_server.app import create_app
 from switchvox_server.http import signin
 from switchvox_server.http.auth import Attempt, Authenticator
@@ -33,14 +34,17 @@ EXTENSION, EXTENSION_PASSWORD = "302", "webpass302"  # from the example upload
 
 
 def basic(name: str, password: str) -> str:
+    """A Basic `Authorization` header for `name` and `password`."""
     return "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()
 
 
 def md5(text: str) -> str:
+    """Hex MD5 of `text`, as Digest computes it."""
     return hashlib.md5(text.encode()).hexdigest()
 
 
 def digest(name: str, password: str, nonce: str) -> str:
+    """A Digest `Authorization` header answering `nonce` for POST /xml."""
     ha1 = md5(f"{name}:{REALM}:{password}")
     response = md5(f"{ha1}:{nonce}:00000001:c0ffee:auth:{md5('POST:/xml')}")
     return (
@@ -100,7 +104,7 @@ def test_a_wrong_password_never_costs_a_slow_hash(
     """Wrong Basic passwords for the admin, an extension or nobody never run scrypt; the
     right admin password runs it once, then never again."""
     hashed: list[str] = []
-    real = signin.verify_password
+    real = passwords.verify_password
 
     def counting(password: str, encoded: str) -> bool:
         hashed.append(password)
@@ -122,8 +126,15 @@ def test_a_wrong_password_never_costs_a_slow_hash(
 
 
 def post_timed(client: TestClient | httpx2.Client, header: str) -> tuple[int, float]:
+    """Post the envelope with `header`; the status and the seconds it took."""
     started = time.perf_counter()
-    response = client.post("/xml", content=ENVELOPE, headers={"authorization": header}, auth=None)
+    # auth=None: no credentials of the client's own, only the header given.
+    response = client.post(
+        "/xml",
+        content=ENVELOPE,
+        headers={"authorization": header},
+        auth=None,  # type: ignore[arg-type]
+    )
     return response.status_code, time.perf_counter() - started
 
 

@@ -12,9 +12,8 @@ from pathlib import Path
 import httpx2
 import pytest
 from lxml import etree
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
+from tests.helpers import stored_count
 from tests.servers import post_upload, report_of, server_process
 
 pytestmark = pytest.mark.slow
@@ -36,6 +35,7 @@ ROUND = (
     "skip",
     "create",
 )
+
 ROUNDS = 4
 MEMORY_SAMPLE_AFTER = 10
 RSS_GROWTH_LIMIT_BYTES = 20 * 1024 * 1024
@@ -72,23 +72,16 @@ def csv_of(rows: Sequence[tuple[str, str]], *, broken_at: int | None = None) -> 
 
 
 def numbered(numbers: Sequence[int] | range, last_name: str = "Soak") -> list[tuple[str, str]]:
+    """(number, last name) pairs for `numbers`."""
     return [(str(number), last_name) for number in numbers]
 
 
 def fault_code(response: httpx2.Response) -> str:
+    """The codes of a fault answer, joined with commas."""
     assert response.status_code == 200, response.text[:2000]
     document = etree.fromstring(response.content)
     assert document.find("result") is None, response.text[:2000]
     return ",".join(error.get("code", "") for error in document.iterfind("errors/error"))
-
-
-def stored_count(database_url: str) -> int:
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return int(connection.execute(text("SELECT count(*) FROM extensions")).scalar_one())
-    finally:
-        engine.dispose()
 
 
 def resident_bytes(pid: int) -> int:

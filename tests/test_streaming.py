@@ -17,10 +17,12 @@ Render = Callable[[str, Element | None, Sequence[ErrorEntry]], Iterator[bytes]]
 
 
 def count_xml(document: bytes) -> int:
+    """How many created extensions an XML report lists."""
     return len(etree.fromstring(document).findall("result/created/extension"))
 
 
 def count_json(document: bytes) -> int:
+    """How many created extensions a JSON report lists."""
     return len(json.loads(document)["response"]["result"]["created"]["extension"])
 
 

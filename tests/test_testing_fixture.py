@@ -55,6 +55,7 @@ def post_upload(
 
 
 def report(response: httpx2.Response) -> etree._Element:
+    """The parsed answer, which must have status 200."""
     assert response.status_code == 200, response.text
     return etree.fromstring(response.content)
 
@@ -142,6 +143,7 @@ def test_exit_stops_the_server_and_removes_its_files() -> None:
         probe.connect(("127.0.0.1", port))
 
 
+@pytest.mark.slow
 def test_consumer_suite_runs_with_the_installed_plugin() -> None:
     """Another project's suite, using only the plugin's fixture, passes its 2 tests."""
     environment = {

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is no
 
 
 def request_file(tmp_path: Path, **parameters: object) -> Path:
+    """Write an upload request with `parameters` to request.xml."""
     children = "".join(f"<{name}>{value}</{name}>" for name, value in parameters.items())
     path = tmp_path / "request.xml"
     path.write_text(

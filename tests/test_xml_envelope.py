@@ -14,11 +14,13 @@ from switchvox_server.protocol.xml_envelope import (
     parse_request,
     render_response,
 )
+from tests.helpers import canonical
 
 BULK = "switchvox.extensions.phones.bulk.upload"
 
 
 def fault(body: bytes) -> ErrorEntry:
+    """The single error entry with which parse_request refuses `body`."""
     with pytest.raises(ApiError) as caught:
         parse_request(body)
     (entry,) = caught.value.errors
@@ -26,28 +28,22 @@ def fault(body: bytes) -> ErrorEntry:
 
 
 def unparsable(reason: str) -> str:
+    """The message of a request that could not be parsed for `reason`."""
     return f"The request could not be parsed ({reason})."
 
 
-def canonical(document: bytes) -> bytes:
-    root = etree.fromstring(document)
-    for node in root.iter():
-        if node.text is not None and not node.text.strip():
-            node.text = None
-        if node.tail is not None and not node.tail.strip():
-            node.tail = None
-    return etree.tostring(root, method="c14n2")
-
-
 def render(method: str, result: Element | None, errors: tuple[ErrorEntry, ...] = ()) -> bytes:
+    """The XML answer render_response gives."""
     return b"".join(render_response(method, result, errors))
 
 
 def lazy(tag: str, rows: list[Element]) -> LazyChildren:
+    """`rows` as children produced on demand."""
     return LazyChildren(tag, len(rows), lambda: iter(rows))
 
 
 def row(extension: int | str, first: str, last: str, email: str) -> Element:
+    """A report's extension element."""
     return Element(
         "extension",
         {"extension": extension, "first_name": first, "last_name": last, "email": email},
@@ -264,6 +260,7 @@ def test_missing_method(body: bytes) -> None:
 
 
 def spec_report() -> Element:
+    """The bulk creation report of the method page's example."""
     failed = Element(
         "extension",
         {"extension": 304, "first_name": "", "last_name": "last", "email": "last@test.com"},

@@ -8,6 +8,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 # The Digest realm of the Extend API, byte for byte: Digium's Perl client hard-codes it.
@@ -17,11 +18,21 @@ REALM = "switchvox_api_auth"
 # is the form a registrar can check a phone against without the clear password.
 SIP_REALM = "asterisk"
 
+
+@dataclass(frozen=True, slots=True)
+class ScryptCost:
+    """The scrypt work factors `hash_password` writes into a new encoding."""
+
+    n: int
+    r: int
+    p: int
+
+
 # scrypt cost for admin passwords: about 16 MiB and tens of milliseconds per hash, which is
-# fine for a handful of admin accounts and expensive for anyone guessing.
-_SCRYPT_N = 2**14
-_SCRYPT_R = 8
-_SCRYPT_P = 1
+# fine for a handful of admin accounts and expensive for anyone guessing. Read at every call,
+# so a test suite may swap in a cheaper cost (tests/conftest.py does); verify_password takes
+# the cost from the encoding, so hashes of either cost keep verifying.
+SCRYPT_COST = ScryptCost(n=2**14, r=8, p=1)
 _SALT_BYTES = 16
 _KEY_BYTES = 32
 # Stored parameters are data: cap them so a tampered row cannot make a login hash for minutes.
@@ -50,13 +61,14 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> b
 
 def hash_password(password: str) -> str:
     """Slow salted hash of an admin password as `scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>`."""
+    cost = SCRYPT_COST
     salt = secrets.token_bytes(_SALT_BYTES)
-    key = _scrypt(password, salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P, _KEY_BYTES)
+    key = _scrypt(password, salt, cost.n, cost.r, cost.p, _KEY_BYTES)
     fields = [
         "scrypt",
-        str(_SCRYPT_N),
-        str(_SCRYPT_R),
-        str(_SCRYPT_P),
+        str(cost.n),
+        str(cost.r),
+        str(cost.p),
         base64.b64encode(salt).decode("ascii"),
         base64.b64encode(key).decode("ascii"),
     ]
