@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from switchvox_server.faults import FAULTS, ApiError
+from switchvox_server.principals import Principal
 from switchvox_server.protocol.request import ApiRequest
 from switchvox_server.protocol.tree import Element
 from switchvox_server.settings import Settings
@@ -23,22 +24,14 @@ class Access(Enum):
     USER = "user"  # an extension's own credentials (switchvox.users.*), and admins
     OWN_EXTENSION = "own_extension"  # an extension's own credentials only; admins get 27168
 
-
-class Principal(Enum):
-    """What an authenticated caller is."""
-
-    FULL_ADMIN = "full"
-    READ_ONLY_ADMIN = "read_only"
-    EXTENSION = "extension"
-
-    def may_call(self, access: Access) -> bool:
-        if access is Access.OWN_EXTENSION:
-            return self is Principal.EXTENSION
-        if self is Principal.FULL_ADMIN:
+    def admits(self, principal: Principal) -> bool:
+        if self is Access.OWN_EXTENSION:
+            return principal is Principal.EXTENSION
+        if principal is Principal.FULL_ADMIN:
             return True
-        if self is Principal.READ_ONLY_ADMIN:
-            return access is not Access.ADMIN_WRITE
-        return access is Access.USER
+        if principal is Principal.READ_ONLY_ADMIN:
+            return self is not Access.ADMIN_WRITE
+        return self is Access.USER
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +86,7 @@ class MethodRegistry:
         method = self._methods.get(name)
         if method is None:
             raise ApiError(FAULTS.INVALID_METHOD, name)
-        if not principal.may_call(method.access):
+        if not method.access.admits(principal):
             raise ApiError(FAULTS.PERMISSION_DENIED)
         return method
 
