@@ -28,8 +28,8 @@ from switchvox_server.methods.registry import Access, Method, MethodContext, reg
 from switchvox_server.profiles import Profile
 from switchvox_server.protocol import json_envelope, xml_envelope
 from switchvox_server.protocol.request import ApiRequest, ParameterValue
-from switchvox_server.protocol.tree import Element
 from switchvox_server.settings import Settings
+from switchvox_server.tree import Element
 
 # One line per API request: path, method, caller, outcome, row counts, status, duration.
 # Never a credential, a password or a cell of an uploaded file.

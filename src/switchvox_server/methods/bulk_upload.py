@@ -29,7 +29,6 @@ from switchvox_server.history.recorder import (
 )
 from switchvox_server.methods.registry import Access, MethodContext, registry
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import Element
 from switchvox_server.protocol.values import ascii_integer
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
@@ -37,6 +36,7 @@ from switchvox_server.store.database import Database, shared_between_processes
 from switchvox_server.store.history import insert_import, next_import_id
 from switchvox_server.store.models import ExtensionType
 from switchvox_server.store.writer import BatchWriter, HelperTimeouts, SessionWriter, WriterPool
+from switchvox_server.tree import Element
 
 logger = logging.getLogger(__name__)
 

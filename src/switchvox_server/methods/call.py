@@ -23,9 +23,9 @@ import re
 from switchvox_server.faults import FAULTS, ApiError, Fault
 from switchvox_server.methods.registry import Access, MethodContext, registry
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import Element, number_or_text
 from switchvox_server.protocol.values import ascii_integer
 from switchvox_server.store import directory
+from switchvox_server.tree import Element, number_or_text
 
 CALL = "switchvox.call"
 _DIALABLE = re.compile(r"\+?[0-9*#]{1,64}")

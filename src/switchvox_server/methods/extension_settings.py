@@ -12,7 +12,7 @@ from __future__ import annotations
 from switchvox_server.bulk.rules import RowPolicy
 from switchvox_server.methods.registry import Access, MethodContext, registry
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import Element
+from switchvox_server.tree import Element
 
 SETTINGS_GET_INFO = "switchvox.extensions.settings.getInfo"
 

@@ -34,11 +34,11 @@ from typing import Any, TypeVar
 from switchvox_server.faults import FAULTS, ApiError, Fault
 from switchvox_server.methods.registry import Access, MethodContext, registry
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import Element, LazyChildren, number_or_text
 from switchvox_server.protocol.values import ascii_integer
 from switchvox_server.store import directory
 from switchvox_server.store.directory import ExtensionFilter, SortField
 from switchvox_server.store.models import ExtensionType
+from switchvox_server.tree import Element, LazyChildren, number_or_text
 
 GET_INFO = "switchvox.extensions.getInfo"
 SEARCH = "switchvox.extensions.search"

@@ -16,7 +16,7 @@ from switchvox_server.history.changes import undo
 from switchvox_server.history.recorder import FileDigest, ImportSource
 from switchvox_server.methods.registry import Access, MethodContext, registry
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import AttributeValue, Element
+from switchvox_server.tree import AttributeValue, Element
 
 NAMESPACE = "switchvox_server.imports"
 LIST = f"{NAMESPACE}.list"

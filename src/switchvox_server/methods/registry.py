@@ -10,10 +10,10 @@ from enum import Enum
 from switchvox_server.faults import FAULTS, ApiError
 from switchvox_server.principals import Principal
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import Element
 from switchvox_server.settings import Settings
 from switchvox_server.store.database import Database
 from switchvox_server.store.writer import WriterPool
+from switchvox_server.tree import Element
 
 
 class Access(Enum):

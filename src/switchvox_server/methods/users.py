@@ -11,8 +11,8 @@ from switchvox_server.faults import FAULTS, ApiError
 from switchvox_server.methods.extensions import extension_element
 from switchvox_server.methods.registry import Access, MethodContext, registry
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import Element
 from switchvox_server.store import directory
+from switchvox_server.tree import Element
 
 GET_MY_INFO = "switchvox.users.getMyInfo"
 # The attributes of the method page's example: getInfo's, without title, location, locale.
