@@ -380,11 +380,11 @@ def _export_progress(
     if not show:
         yield None
         return
-    from switchvox_server.bulk.export import count_export
     from switchvox_server.bulk.progress import RowCounter, TerminalBar
+    from switchvox_server.store.exports import count_extensions
 
     counter = RowCounter(
-        count_export(session, extension_type), TerminalBar(sys.stderr), phase="exporting"
+        count_extensions(session, extension_type), TerminalBar(sys.stderr), phase="exporting"
     )
     try:
         yield counter
