@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from enum import Enum
@@ -69,17 +69,12 @@ class Method:
 class MethodRegistry:
     """Maps method names to handlers; lookups check the caller's access."""
 
-    def __init__(self) -> None:
+    def __init__(self, methods: Iterable[Method]) -> None:
         self._methods: dict[str, Method] = {}
-
-    def register(self, name: str, access: Access) -> Callable[[Handler], Handler]:
-        def decorate(handler: Handler) -> Handler:
-            if name in self._methods:
-                raise ValueError(f"method {name} is registered twice")
-            self._methods[name] = Method(name, access, handler)
-            return handler
-
-        return decorate
+        for method in methods:
+            if method.name in self._methods:
+                raise ValueError(f"method {method.name} is registered twice")
+            self._methods[method.name] = method
 
     def resolve(self, name: str, principal: Principal) -> Method:
         """The method called `name`, or the fault for an unknown or forbidden one."""
@@ -89,6 +84,3 @@ class MethodRegistry:
         if not method.access.admits(principal):
             raise ApiError(FAULTS.PERMISSION_DENIED)
         return method
-
-
-registry = MethodRegistry()
