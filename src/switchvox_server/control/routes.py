@@ -19,7 +19,8 @@ from switchvox_server.control.errors import ControlError
 from switchvox_server.control.injection import Injection, checked
 from switchvox_server.control.journal import as_document
 from switchvox_server.control.service import Control, dump_store, restore_store
-from switchvox_server.seed import SeedError, apply_seed, parse_seed
+from switchvox_server.seed.apply import apply_seed
+from switchvox_server.seed.declaration import SeedError, parse_seed
 from switchvox_server.settings import Settings
 from switchvox_server.store import control_tables
 
