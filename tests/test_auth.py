@@ -14,8 +14,8 @@ from switchvox_server import passwords
 from switchvox_server.http import signin
 from switchvox_server.http.auth import SlowCheck, Verdict
 from switchvox_server.http.signin import SlowPasswordChecks
-from switchvox_server.methods.registry import Principal
 from switchvox_server.passwords import hash_password
+from switchvox_server.principals import Principal
 
 STORED = {name: hash_password(name) for name in ("right", "a", "b", "c", "old", "new")}
 

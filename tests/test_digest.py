@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from switchvox_server.http.basic import parse_basic, split_scheme
 from switchvox_server.http.digest import (
     DigestResponse,
     NonceAuthority,
@@ -15,9 +16,7 @@ from switchvox_server.http.digest import (
     challenge_headers,
     expected_response,
     is_supported,
-    parse_basic,
     parse_digest,
-    split_scheme,
     verify_digest,
 )
 from switchvox_server.passwords import digest_ha1

@@ -23,10 +23,11 @@ from starlette.testclient import TestClient
 import switchvox_server.app
 from switchvox_server.faults import FAULTS
 from switchvox_server.logs import server_log_config
+from switchvox_server.methods.catalogue import registry
 from switchvox_server.methods.extensions import GET_INFO
-from switchvox_server.methods.registry import Method, MethodContext, registry
+from switchvox_server.methods.registry import Method, MethodContext
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import Element
+from switchvox_server.tree import Element
 from tests.conftest import ADMIN_PASSWORD
 from tests.helpers import fault, request_xml
 

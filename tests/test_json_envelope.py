@@ -12,7 +12,7 @@ from switchvox_server.protocol.json_envelope import (
     parse_request,
     render_response,
 )
-from switchvox_server.protocol.tree import Element, LazyChildren
+from switchvox_server.tree import Element, LazyChildren
 
 BULK = "switchvox.extensions.phones.bulk.upload"
 FIRST_NAME_RULE = "First name is required and must be 1 - 32 characters in length."

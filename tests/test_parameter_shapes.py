@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from switchvox_server.faults import ApiError
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.values import ascii_integer
+from switchvox_server.values import ascii_integer
 from tests.helpers import BULK_UPLOAD, fault, request_xml, section
 
 SEARCH = "switchvox.extensions.search"

@@ -12,8 +12,8 @@ from switchvox_server import profiles
 from switchvox_server.faults import ConfigurationError, ErrorEntry
 from switchvox_server.profiles import DIFFERENCES, Difference, Profile
 from switchvox_server.protocol.json_envelope import render_response
-from switchvox_server.protocol.tree import Element, LazyChildren
 from switchvox_server.settings import Settings
+from switchvox_server.tree import Element, LazyChildren
 
 ROOT = Path(__file__).parent.parent
 PAGE = ROOT / "docs" / "profiles.md"

@@ -19,7 +19,7 @@ from switchvox_server.methods.registry import MethodContext
 from switchvox_server.profiles import Profile
 from switchvox_server.protocol import xml_envelope
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import LazyChildren
+from switchvox_server.tree import LazyChildren
 from tests.helpers import request_xml, upload
 
 SEARCH = "switchvox.extensions.search"

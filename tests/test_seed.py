@@ -12,15 +12,8 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from switchvox_server.app import prepare_database
-from switchvox_server.seed import (
-    Counts,
-    Seed,
-    SeedError,
-    apply_seed,
-    load_seed,
-    parse_seed,
-    reset_to_seed,
-)
+from switchvox_server.seed.apply import Counts, apply_seed, reset_to_seed
+from switchvox_server.seed.declaration import Seed, SeedError, load_seed, parse_seed
 from switchvox_server.settings import Settings
 from switchvox_server.store.database import Database
 from switchvox_server.store.models import (

@@ -11,7 +11,7 @@ from lxml import etree
 from switchvox_server.faults import ErrorEntry
 from switchvox_server.protocol import json_envelope, xml_envelope
 from switchvox_server.protocol.chunks import CHUNK_SIZE
-from switchvox_server.protocol.tree import Element, LazyChildren
+from switchvox_server.tree import Element, LazyChildren
 
 Render = Callable[[str, Element | None, Sequence[ErrorEntry]], Iterator[bytes]]
 

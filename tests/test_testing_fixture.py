@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import make_url
 
-from switchvox_server.seed import SeedError
+from switchvox_server.seed.declaration import SeedError
 from switchvox_server.settings import Settings
 from switchvox_server.store.accounts import add_admin, list_admins
 from switchvox_server.store.database import open_database

@@ -19,13 +19,13 @@ from sqlalchemy.pool import NullPool
 from starlette.testclient import TestClient
 
 from switchvox_server.app import prepare_database
-from switchvox_server.bulk.report import Section
-from switchvox_server.bulk.upload import DupeProcess
-from switchvox_server.methods.bulk_upload import (
+from switchvox_server.bulk.pipeline import (
     HELPER_PROCESS_BYTES,
     UploadParameters,
     run_bulk_upload,
 )
+from switchvox_server.bulk.report import Section
+from switchvox_server.bulk.upload import DupeProcess
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
 from switchvox_server.store.database import Database, open_database

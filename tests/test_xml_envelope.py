@@ -8,12 +8,12 @@ import pytest
 from lxml import etree
 
 from switchvox_server.faults import ApiError, ErrorEntry
-from switchvox_server.protocol.tree import Element, LazyChildren
 from switchvox_server.protocol.xml_envelope import (
     XML_CONTENT_TYPE,
     parse_request,
     render_response,
 )
+from switchvox_server.tree import Element, LazyChildren
 from tests.helpers import canonical
 
 BULK = "switchvox.extensions.phones.bulk.upload"

@@ -20,7 +20,7 @@ from switchvox_server.http.endpoints import JSON, XML, api_endpoint, server_erro
 from switchvox_server.http.readiness import ReadinessCheck
 from switchvox_server.http.signin import KnownHeaders, SignIn, SlowPasswordChecks
 from switchvox_server.http.throttle import FailureThrottle
-from switchvox_server.methods import load_methods
+from switchvox_server.methods.catalogue import registry
 from switchvox_server.settings import Settings
 from switchvox_server.store.accounts import ensure_default_admin, ensure_secret_key
 from switchvox_server.store.database import Database, migrate, open_database
@@ -53,7 +53,6 @@ def prepare_database(settings: Settings) -> tuple[Database, bytes]:
 
 def create_app(settings: Settings) -> Starlette:
     """The application for `settings`; the store is opened when the lifespan starts."""
-    load_methods()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -90,7 +89,7 @@ def create_app(settings: Settings) -> Starlette:
                 app.state.writers.close()
             database.dispose()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/xml", api_endpoint(XML), methods=["POST", "GET"]),  # GET brings HEAD
             Route("/json", api_endpoint(JSON), methods=["POST", "GET"]),
@@ -101,6 +100,9 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
         exception_handlers={Exception: server_error, 404: not_found},
     )
+    # The API methods this application answers (methods/catalogue.py).
+    app.state.methods = registry
+    return app
 
 
 NOT_FOUND_HINT = "Not found. The Switchvox Extend API is at /xml and /json (POST).\n"

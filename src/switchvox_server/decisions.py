@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from switchvox_server.bulk.messages import RowMessage
+from switchvox_server.bulk.pipeline import TEMPLATE_ID_MAX, TEMPLATE_ID_MAX_DIGITS
 from switchvox_server.faults import ECHO_LIMIT, FAULTS, Origin
 from switchvox_server.http.multipart import MAX_REQUEST_PART_BYTES
-from switchvox_server.methods.bulk_upload import TEMPLATE_ID_MAX, TEMPLATE_ID_MAX_DIGITS
 from switchvox_server.protocol.limits import MAX_ATTRIBUTES, MAX_DEPTH, MAX_NODES
 
 

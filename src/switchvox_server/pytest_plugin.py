@@ -59,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def switchvox_server_session(pytestconfig: pytest.Config) -> Iterator[RunningServer]:
     """One server for the whole session, in the state its last user left it."""
-    from switchvox_server.seed import SeedError
+    from switchvox_server.seed.declaration import SeedError
     from switchvox_server.testing import run_server
 
     try:

@@ -40,7 +40,8 @@ from sqlalchemy import select
 from switchvox_server.app import create_app, prepare_database
 from switchvox_server.control.service import save_reset_point
 from switchvox_server.http.connections import server_options
-from switchvox_server.seed import Seed, load_seed, parse_seed, reset_to_seed
+from switchvox_server.seed.apply import reset_to_seed
+from switchvox_server.seed.declaration import Seed, load_seed, parse_seed
 from switchvox_server.settings import Settings
 from switchvox_server.store.accounts import DEFAULT_ADMIN
 from switchvox_server.store.database import Database

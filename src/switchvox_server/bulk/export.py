@@ -14,24 +14,23 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
-from typing import IO, cast
+from typing import IO
 
-from sqlalchemy import Select, Table, func, select
 from sqlalchemy.orm import Session
 
 from switchvox_server.bulk.csv_reader import COLUMNS
 from switchvox_server.bulk.rules import FORMULA_STARTS
-from switchvox_server.store.models import Extension, ExtensionType
+from switchvox_server.store.exports import stream_fields
+from switchvox_server.store.models import ExtensionType
 
-# Rows fetched from the database at a time: memory stays flat whatever the table holds.
 # How often a long export reports how far it has come.
 PROGRESS_ROWS = 1000
+# Rows fetched from the database at a time: memory stays flat whatever the table holds.
 CHUNK_ROWS = 2000
 # Spreadsheets read a UTF-8 file as UTF-8 only when it starts with a byte order mark; the
 # import accepts one.
 ENCODING = "utf-8-sig"
 
-EXTENSIONS = cast(Table, Extension.__table__)
 # Column -> stored field, for the columns the export fills; the others stay empty.
 _STORED = {
     "ext": "number",
@@ -42,7 +41,7 @@ _STORED = {
     "location": "location",
     "digium_phone_mac_address": "mac_address",
 }
-_SELECTED = tuple(EXTENSIONS.c[name] for name in _STORED.values())
+_FIELDS = tuple(_STORED.values())
 # For each CSV column, the index of its value in a selected row, or None for an empty cell.
 _SOURCE = tuple(list(_STORED).index(column) if column in _STORED else None for column in COLUMNS)
 
@@ -58,27 +57,11 @@ def neutralise(cell: str) -> str:
     return cell
 
 
-def export_query(extension_type: ExtensionType | None = None) -> Select[tuple[object, ...]]:
-    """The stored extensions (of one type, or all), numerically by number, never a secret."""
-    query = select(*_SELECTED).order_by(func.length(EXTENSIONS.c.number), EXTENSIONS.c.number)
-    if extension_type is not None:
-        query = query.where(EXTENSIONS.c.extension_type == extension_type.value)
-    return query
-
-
-def count_export(session: Session, extension_type: ExtensionType | None = None) -> int:
-    """How many extensions the export will hold."""
-    counted = select(func.count()).select_from(export_query(extension_type).subquery())
-    return session.execute(counted).scalar_one()
-
-
 def export_rows(
     session: Session, extension_type: ExtensionType | None = None
 ) -> Iterator[list[str]]:
     """The export's data rows, cells in COLUMNS order, fetched CHUNK_ROWS at a time."""
-    # yield_per streams: a server-side cursor on PostgreSQL, chunked fetches elsewhere.
-    result = session.execute(export_query(extension_type).execution_options(yield_per=CHUNK_ROWS))
-    for row in result:
+    for row in stream_fields(session, _FIELDS, extension_type, CHUNK_ROWS):
         yield [
             "" if index is None or row[index] is None else neutralise(str(row[index]))
             for index in _SOURCE

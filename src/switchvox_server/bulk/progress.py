@@ -49,6 +49,28 @@ Callback = Callable[[Progress, bool], None]
 """Called with the progress and whether it is the final call; throttled by the caller."""
 
 
+class _Throttle:
+    """Hands the progress to the callback at most once per `refresh_seconds`, and the final
+    state always."""
+
+    def __init__(
+        self, callback: Callback, refresh_seconds: float, clock: Callable[[], float]
+    ) -> None:
+        self._callback = callback
+        self._refresh = refresh_seconds
+        self._clock = clock
+        self._last_shown = float("-inf")
+
+    def tell(self, progress: Progress) -> None:
+        now = self._clock()
+        if now - self._last_shown >= self._refresh:
+            self._last_shown = now
+            self._callback(progress, False)
+
+    def finish(self, progress: Progress) -> None:
+        self._callback(progress, True)
+
+
 class ProgressReader(io.BufferedIOBase, BinaryIO):
     """A read-only view of a seekable binary file that reports how far it has been read.
 
@@ -70,10 +92,8 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
         super().__init__()
         self._phase = phase
         self._source = source
-        self._callback = callback
-        self._refresh = refresh_seconds
+        self._throttle = _Throttle(callback, refresh_seconds, clock)
         self._clock = clock
-        self._last_shown = float("-inf")
         self._reached_end = False
         self.progress = Progress(total, started=clock())
 
@@ -114,7 +134,7 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
 
     def finish(self) -> None:
         """Show the final state, whatever the throttle says."""
-        self._callback(self.progress, True)
+        self._throttle.finish(self.progress)
 
     def _count(self, data: bytes) -> None:
         progress = self.progress
@@ -124,10 +144,7 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
             progress.position += len(data)
             # LF and CRLF files count their LFs; only a file of bare CRs needs a second scan.
             progress.lines += data.count(b"\n") or data.count(b"\r")
-        now = self._clock()
-        if now - self._last_shown >= self._refresh:
-            self._last_shown = now
-            self._callback(progress, False)
+        self._throttle.tell(progress)
 
     def _restart(self) -> None:
         progress = self.progress
@@ -141,8 +158,8 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
 
 
 class RowCounter:
-    """Progress of a job that writes a known number of rows (the export), throttled like
-    the reader's."""
+    """Progress of a job that writes a known number of rows (the export), throttled as the
+    reader's is."""
 
     def __init__(
         self,
@@ -154,21 +171,15 @@ class RowCounter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.progress = Progress(total, phase=phase, started=clock())
-        self._callback = callback
-        self._refresh = refresh_seconds
-        self._clock = clock
-        self._last_shown = float("-inf")
+        self._throttle = _Throttle(callback, refresh_seconds, clock)
 
     def __call__(self, rows: int) -> None:
         self.progress.position = self.progress.lines = rows
-        now = self._clock()
-        if now - self._last_shown >= self._refresh:
-            self._last_shown = now
-            self._callback(self.progress, False)
+        self._throttle.tell(self.progress)
 
     def finish(self) -> None:
         """Show the final state, whatever the throttle says."""
-        self._callback(self.progress, True)
+        self._throttle.finish(self.progress)
 
 
 class TerminalBar:

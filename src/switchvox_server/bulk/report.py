@@ -17,8 +17,8 @@ from tempfile import SpooledTemporaryFile
 from typing import IO
 
 from switchvox_server.faults import FAULTS, ApiError
-from switchvox_server.protocol.tree import Element, LazyChildren, number_or_text
 from switchvox_server.store.models import ExtensionType
+from switchvox_server.tree import Element, LazyChildren, number_or_text
 
 logger = logging.getLogger(__name__)
 

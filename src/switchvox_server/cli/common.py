@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import IO, TYPE_CHECKING, TypeAlias
 
-from switchvox_server.protocol.values import ascii_integer
+from switchvox_server.values import ascii_integer
 
 if TYPE_CHECKING:
     from switchvox_server.settings import Settings

@@ -27,7 +27,8 @@ def add_parser(commands: Commands) -> None:
 
 
 def _seed(arguments: argparse.Namespace, settings: Settings) -> int:
-    from switchvox_server.seed import SeedError, apply_seed, load_seed
+    from switchvox_server.seed.apply import apply_seed
+    from switchvox_server.seed.declaration import SeedError, load_seed
 
     try:
         seed = load_seed(arguments.file)

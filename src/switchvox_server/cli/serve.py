@@ -153,8 +153,10 @@ def _self_signed(directory: Path, arguments: argparse.Namespace) -> tuple[Path, 
     print(
         f"Serving HTTPS with a throwaway self-signed certificate for {names}.\n"
         f"Certificate: {certfile} (deleted when the server stops)\n"
+        # A bare GET of /xml only asks for credentials; a signed-in POST shows an answer.
         f"Trust it in a client, e.g.: curl --cacert {certfile} "
-        f"https://{shown_host}:{arguments.port}/xml",
+        f"https://{shown_host}:{arguments.port}/xml --digest -u admin "
+        f"--data '<request method=\"switchvox.extensions.search\"/>'",
         file=sys.stderr,
         flush=True,
     )

@@ -28,10 +28,10 @@ from switchvox_server.store.models import ExtensionType
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from switchvox_server.bulk.pipeline import UploadParameters
     from switchvox_server.bulk.report import BulkReport
     from switchvox_server.cli.common import Commands
     from switchvox_server.history.recorder import Recording
-    from switchvox_server.methods.bulk_upload import UploadParameters
 
 # `import` exit status when the upload ran but some of its rows failed.
 ROWS_FAILED = 3
@@ -149,11 +149,11 @@ def add_parser(commands: Commands) -> None:
 
 
 def _import(arguments: argparse.Namespace, settings: Settings) -> int:
+    from switchvox_server.bulk.pipeline import UploadParameters, run_bulk_upload
     from switchvox_server.bulk.report import Section
     from switchvox_server.bulk.upload import DupeProcess
     from switchvox_server.cli.imports import command_line_source
     from switchvox_server.history.recorder import FileDigest, Recording
-    from switchvox_server.methods.bulk_upload import UploadParameters, run_bulk_upload
 
     parameters = UploadParameters(
         extension_type=ExtensionType(arguments.extension_type),
@@ -380,11 +380,11 @@ def _export_progress(
     if not show:
         yield None
         return
-    from switchvox_server.bulk.export import count_export
     from switchvox_server.bulk.progress import RowCounter, TerminalBar
+    from switchvox_server.store.exports import count_extensions
 
     counter = RowCounter(
-        count_export(session, extension_type), TerminalBar(sys.stderr), phase="exporting"
+        count_extensions(session, extension_type), TerminalBar(sys.stderr), phase="exporting"
     )
     try:
         yield counter

@@ -14,7 +14,8 @@ from starlette.requests import Request
 
 from switchvox_server.control.errors import ControlError
 from switchvox_server.faults import FAULTS, ApiError, Fault
-from switchvox_server.methods.registry import Principal, registry
+from switchvox_server.methods.catalogue import registry
+from switchvox_server.principals import Principal
 from switchvox_server.protocol.request import ApiRequest
 from switchvox_server.settings import Settings
 

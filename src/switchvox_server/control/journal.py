@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from switchvox_server.http.digest import parse_basic, parse_digest, split_scheme
+from switchvox_server.http.basic import parse_basic, split_scheme
+from switchvox_server.http.digest import parse_digest
 from switchvox_server.protocol.request import ParameterValue
 from switchvox_server.store import control_tables
 from switchvox_server.store.database import Database

@@ -20,11 +20,12 @@ from switchvox_server.control.errors import ControlError
 from switchvox_server.control.injection import Injection, checked
 from switchvox_server.control.journal import as_document
 from switchvox_server.control.service import Control, dump_store, restore_store
-from switchvox_server.protocol.values import ascii_integer
-from switchvox_server.seed import SeedError, apply_seed, parse_seed
+from switchvox_server.seed.apply import apply_seed
+from switchvox_server.seed.declaration import SeedError, parse_seed
 from switchvox_server.settings import Settings
 from switchvox_server.store import control_tables
 from switchvox_server.store.database import failure_of
+from switchvox_server.values import ascii_integer
 
 PREFIX = "/_switchvox"
 # Small documents (faults, settings) are capped tightly; a state or seed document may hold

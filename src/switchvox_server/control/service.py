@@ -9,7 +9,8 @@ from typing import Any
 from switchvox_server.control import runtime, state
 from switchvox_server.control.injection import Injection
 from switchvox_server.control.journal import JournalRecorder
-from switchvox_server.seed import Seed, reset_to_seed
+from switchvox_server.seed.apply import reset_to_seed
+from switchvox_server.seed.declaration import Seed
 from switchvox_server.settings import Settings
 from switchvox_server.store import control_tables, history, retries
 from switchvox_server.store.database import Database

@@ -14,17 +14,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from urllib.parse import urlsplit
 
+from switchvox_server.http.basic import parse_basic, split_scheme
 from switchvox_server.http.digest import (
     NonceAuthority,
     NonceState,
     challenge_headers,
-    parse_basic,
     parse_digest,
-    split_scheme,
     verify_digest,
 )
-from switchvox_server.methods.registry import Principal
 from switchvox_server.passwords import REALM, verify_ha1
+from switchvox_server.principals import Principal
 from switchvox_server.store.accounts import (
     MAX_ADMIN_NAME_LENGTH,
     StoredCredentials,

@@ -1,4 +1,6 @@
-"""HTTP Digest (MD5, qop=auth and RFC 2069) with stateless signed nonces, and Basic parsing.
+"""HTTP Digest with stateless signed nonces: MD5 only, with qop=auth as RFC 2617 defines it
+(RFC 7616 keeps that form) or RFC 2069's form without qop. None of what RFC 7616 added
+(SHA-256, userhash, auth-int) is offered or accepted.
 
 Pure functions over header strings, so the web layer stays thin and this stays testable alone.
 """
@@ -6,7 +8,6 @@ Pure functions over header strings, so the web layer stays thin and this stays t
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import re
@@ -28,7 +29,7 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 # Clocks of workers sharing a secret drift a little; beyond this a "future" nonce is suspect.
 _FUTURE_SKEW = 60.0
 
-# RFC 7616 writes nc as exactly 8 hex digits; fewer are taken, anything else is refused.
+# RFC 2617 writes nc as exactly 8 hex digits; fewer are taken, anything else is refused.
 _NONCE_COUNT = re.compile(r"[0-9A-Fa-f]{1,8}")
 _REQUIRED = ("username", "realm", "nonce", "uri", "response")
 _TOKEN_END = " \t,="
@@ -122,14 +123,6 @@ class DigestResponse:
     cnonce: str | None = None
     algorithm: str | None = None
     opaque: str | None = None
-
-
-def split_scheme(header_value: str) -> tuple[str, str]:
-    """Split an Authorization value into its lowercased scheme and the rest, stripped."""
-    parts = header_value.strip().split(None, 1)
-    if not parts:
-        return "", ""
-    return parts[0].lower(), parts[1].strip() if len(parts) == 2 else ""
 
 
 def _parse_params(text: str) -> dict[str, str] | None:
@@ -235,7 +228,7 @@ def _md5_hex(text: str) -> str:
 
 
 def expected_response(ha1: str, method: str, digest: DigestResponse) -> str:
-    """The `response` a client holding `ha1` would send (RFC 7616 qop=auth, or RFC 2069).
+    """The `response` a client holding `ha1` would send (RFC 2617 qop=auth, or RFC 2069).
 
     Call only when `is_supported(digest)`; the result is meaningless otherwise.
     """
@@ -255,23 +248,3 @@ def verify_digest(ha1: str, method: str, digest: DigestResponse) -> bool:
     expected = expected_response(ha1, method, digest).encode("ascii")
     given = digest.response.lower().encode("utf-8", "surrogatepass")
     return hmac.compare_digest(expected, given)
-
-
-def parse_basic(header_value: str) -> tuple[str, str] | None:
-    """(user, password) from a full `Basic <base64>` value; None if malformed."""
-    scheme, token = split_scheme(header_value)
-    if scheme != "basic" or not token:
-        return None
-    try:
-        raw = base64.b64decode(token, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        # Older clients encode credentials in Latin-1, which decodes any byte string.
-        text = raw.decode("latin-1")
-    user, colon, password = text.partition(":")
-    if not colon:
-        return None
-    return user, password

@@ -24,12 +24,12 @@ from switchvox_server.http.failures import fault_for
 from switchvox_server.http.intake import take_in
 from switchvox_server.http.signin import Caller
 from switchvox_server.http.streaming import ClosingStreamingResponse
-from switchvox_server.methods.registry import Access, Method, MethodContext, registry
+from switchvox_server.methods.registry import Access, Method, MethodContext, MethodRegistry
 from switchvox_server.profiles import Profile
 from switchvox_server.protocol import json_envelope, xml_envelope
 from switchvox_server.protocol.request import ApiRequest, ParameterValue
-from switchvox_server.protocol.tree import Element
 from switchvox_server.settings import Settings
+from switchvox_server.tree import Element
 
 # One line per API request: path, method, caller, outcome, row counts, status, duration.
 # Never a credential, a password or a cell of an uploaded file.
@@ -128,7 +128,8 @@ async def _answer(
         # requests are served meanwhile.
         method, parameters = await run_in_threadpool(envelope.parse, intake.envelope)
         entry["method"] = echo(method)  # an unknown name can be 1 MiB long
-        handler = registry.resolve(method, caller.principal)
+        methods: MethodRegistry = state.methods
+        handler = methods.resolve(method, caller.principal)
         api_request = ApiRequest(
             method, parameters, intake.upload, intake.upload_problem, intake.upload_name
         )

@@ -23,8 +23,8 @@ from starlette.types import Scope
 from switchvox_server.http.auth import Authenticator, SlowCheck, Verdict
 from switchvox_server.http.clients import client_address
 from switchvox_server.http.throttle import FailureThrottle
-from switchvox_server.methods.registry import Principal
 from switchvox_server.passwords import verify_password
+from switchvox_server.principals import Principal
 from switchvox_server.settings import Network
 
 # Slow hashes running at once (about 16 MiB and tens of milliseconds each), and how many

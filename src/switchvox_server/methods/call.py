@@ -21,11 +21,11 @@ from __future__ import annotations
 import re
 
 from switchvox_server.faults import FAULTS, ApiError, Fault
-from switchvox_server.methods.registry import Access, MethodContext, registry
+from switchvox_server.methods.registry import Access, Method, MethodContext
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import Element, number_or_text
-from switchvox_server.protocol.values import ascii_integer
 from switchvox_server.store import directory
+from switchvox_server.tree import Element, number_or_text
+from switchvox_server.values import ascii_integer
 
 CALL = "switchvox.call"
 _DIALABLE = re.compile(r"\+?[0-9*#]{1,64}")
@@ -40,7 +40,6 @@ _MAX_ACCOUNT_ID = 2**63 - 1
 Problems = list[tuple[Fault, tuple[object, ...]]]
 
 
-@registry.register(CALL, Access.ADMIN_WRITE)
 def call(request: ApiRequest, context: MethodContext) -> Element:
     problems: Problems = []
     dial_first = _number_to_dial(request, "dial_first", problems)
@@ -115,3 +114,7 @@ def _variables(request: ApiRequest, problems: Problems) -> list[str]:
         if not _VARIABLE.fullmatch(item):
             problems.append(_invalid("variables", item))
     return given
+
+
+# The methods this module answers; methods/catalogue.py puts every module's into the registry.
+METHODS = (Method(CALL, Access.ADMIN_WRITE, call),)

@@ -10,14 +10,13 @@ server transfers no calls and forces no password changes, so those two flags are
 from __future__ import annotations
 
 from switchvox_server.bulk.rules import RowPolicy
-from switchvox_server.methods.registry import Access, MethodContext, registry
+from switchvox_server.methods.registry import Access, Method, MethodContext
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import Element
+from switchvox_server.tree import Element
 
 SETTINGS_GET_INFO = "switchvox.extensions.settings.getInfo"
 
 
-@registry.register(SETTINGS_GET_INFO, Access.ADMIN_READ)
 def get_settings(request: ApiRequest, context: MethodContext) -> Element:
     # The row rules' own policy, so the flags say what an upload will actually demand.
     policy = RowPolicy.from_settings(context.settings)
@@ -31,3 +30,7 @@ def get_settings(request: ApiRequest, context: MethodContext) -> Element:
             "force_weak_user_password_change": 0,
         },
     )
+
+
+# The methods this module answers; methods/catalogue.py puts every module's into the registry.
+METHODS = (Method(SETTINGS_GET_INFO, Access.ADMIN_READ, get_settings),)

@@ -32,13 +32,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from switchvox_server.faults import FAULTS, ApiError, Fault
-from switchvox_server.methods.registry import Access, MethodContext, registry
+from switchvox_server.methods.registry import Access, Method, MethodContext
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import Element, LazyChildren, number_or_text
-from switchvox_server.protocol.values import ascii_integer
 from switchvox_server.store import directory
 from switchvox_server.store.directory import ExtensionFilter, SortField
 from switchvox_server.store.models import ExtensionType
+from switchvox_server.tree import Element, LazyChildren, number_or_text
+from switchvox_server.values import ascii_integer
 
 GET_INFO = "switchvox.extensions.getInfo"
 SEARCH = "switchvox.extensions.search"
@@ -114,7 +114,6 @@ def extension_element(row: Mapping[Any, Any]) -> Element:
 # --------------------------------------------------------------------------- getInfo
 
 
-@registry.register(GET_INFO, Access.ADMIN_READ)
 def get_info(request: ApiRequest, context: MethodContext) -> Element:
     if "extensions" not in request.parameters and "account_ids" not in request.parameters:
         raise ApiError(FAULTS.EXTENSIONS_OR_ACCOUNT_IDS_REQUIRED)
@@ -157,7 +156,6 @@ def _present(values: tuple[str, ...]) -> list[str]:
 # --------------------------------------------------------------------------- search
 
 
-@registry.register(SEARCH, Access.ADMIN_READ)
 def search(request: ApiRequest, context: MethodContext) -> Element:
     problems: Problems = []
     min_number = _bound(request, "min_extension", problems)
@@ -314,3 +312,10 @@ def _count(request: ApiRequest, name: str, default: int, maximum: int, problems:
         problems.append(_invalid(name, value))
         return default
     return number
+
+
+# The methods this module answers; methods/catalogue.py puts every module's into the registry.
+METHODS = (
+    Method(GET_INFO, Access.ADMIN_READ, get_info),
+    Method(SEARCH, Access.ADMIN_READ, search),
+)

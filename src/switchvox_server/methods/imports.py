@@ -14,9 +14,9 @@ from switchvox_server.history import views
 from switchvox_server.history.annotate import write_annotated
 from switchvox_server.history.changes import undo
 from switchvox_server.history.recorder import FileDigest, ImportSource
-from switchvox_server.methods.registry import Access, MethodContext, registry
+from switchvox_server.methods.registry import Access, Method, MethodContext
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import AttributeValue, Element
+from switchvox_server.tree import AttributeValue, Element
 
 NAMESPACE = "switchvox_server.imports"
 LIST = f"{NAMESPACE}.list"
@@ -27,21 +27,18 @@ ANNOTATED = f"{NAMESPACE}.annotated"
 _MAX_ID_DIGITS = 18
 
 
-@registry.register(LIST, Access.ADMIN_READ)
 def list_method(request: ApiRequest, context: MethodContext) -> Element:
     limit = _number(request, "items", views.DEFAULT_LIST_LIMIT, views.MAX_LIST_LIMIT)
     imports = views.list_imports(context.database, limit)
     return Element("imports", children=[_import_element(item) for item in imports])
 
 
-@registry.register(SHOW, Access.ADMIN_READ)
 def show_method(request: ApiRequest, context: MethodContext) -> Element:
     stored = _stored_import(request, context)
     rows = [_row_element(views.row_view(record)) for record in views.row_records(stored)]
     return _import_element(views.summary(stored), [Element("rows", children=rows)])
 
 
-@registry.register(UNDO, Access.ADMIN_WRITE)
 def undo_method(request: ApiRequest, context: MethodContext) -> Element:
     import_id = _import_id(request)
     force = _number(request, "force", 0, 1) == 1
@@ -58,7 +55,6 @@ def undo_method(request: ApiRequest, context: MethodContext) -> Element:
     )
 
 
-@registry.register(ANNOTATED, Access.ADMIN_READ)
 def annotated_method(request: ApiRequest, context: MethodContext) -> Element:
     stored = _stored_import(request, context)
     upload = request.upload
@@ -142,3 +138,12 @@ def _attribute(value: object) -> AttributeValue:
     if isinstance(value, int | str):
         return value
     return str(value)
+
+
+# The methods this module answers; methods/catalogue.py puts every module's into the registry.
+METHODS = (
+    Method(LIST, Access.ADMIN_READ, list_method),
+    Method(SHOW, Access.ADMIN_READ, show_method),
+    Method(UNDO, Access.ADMIN_WRITE, undo_method),
+    Method(ANNOTATED, Access.ADMIN_READ, annotated_method),
+)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from enum import Enum
 
 from switchvox_server.faults import FAULTS, ApiError
+from switchvox_server.principals import Principal
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import Element
 from switchvox_server.settings import Settings
 from switchvox_server.store.database import Database
 from switchvox_server.store.writer import WriterPool
+from switchvox_server.tree import Element
 
 
 class Access(Enum):
@@ -23,22 +24,14 @@ class Access(Enum):
     USER = "user"  # an extension's own credentials (switchvox.users.*), and admins
     OWN_EXTENSION = "own_extension"  # an extension's own credentials only; admins get 27168
 
-
-class Principal(Enum):
-    """What an authenticated caller is."""
-
-    FULL_ADMIN = "full"
-    READ_ONLY_ADMIN = "read_only"
-    EXTENSION = "extension"
-
-    def may_call(self, access: Access) -> bool:
-        if access is Access.OWN_EXTENSION:
-            return self is Principal.EXTENSION
-        if self is Principal.FULL_ADMIN:
+    def admits(self, principal: Principal) -> bool:
+        if self is Access.OWN_EXTENSION:
+            return principal is Principal.EXTENSION
+        if principal is Principal.FULL_ADMIN:
             return True
-        if self is Principal.READ_ONLY_ADMIN:
-            return access is not Access.ADMIN_WRITE
-        return access is Access.USER
+        if principal is Principal.READ_ONLY_ADMIN:
+            return self is not Access.ADMIN_WRITE
+        return self is Access.USER
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,26 +69,18 @@ class Method:
 class MethodRegistry:
     """Maps method names to handlers; lookups check the caller's access."""
 
-    def __init__(self) -> None:
+    def __init__(self, methods: Iterable[Method]) -> None:
         self._methods: dict[str, Method] = {}
-
-    def register(self, name: str, access: Access) -> Callable[[Handler], Handler]:
-        def decorate(handler: Handler) -> Handler:
-            if name in self._methods:
-                raise ValueError(f"method {name} is registered twice")
-            self._methods[name] = Method(name, access, handler)
-            return handler
-
-        return decorate
+        for method in methods:
+            if method.name in self._methods:
+                raise ValueError(f"method {method.name} is registered twice")
+            self._methods[method.name] = method
 
     def resolve(self, name: str, principal: Principal) -> Method:
         """The method called `name`, or the fault for an unknown or forbidden one."""
         method = self._methods.get(name)
         if method is None:
             raise ApiError(FAULTS.INVALID_METHOD, name)
-        if not principal.may_call(method.access):
+        if not method.access.admits(principal):
             raise ApiError(FAULTS.PERMISSION_DENIED)
         return method
-
-
-registry = MethodRegistry()

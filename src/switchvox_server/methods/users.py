@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from switchvox_server.faults import FAULTS, ApiError
 from switchvox_server.methods.extensions import extension_element
-from switchvox_server.methods.registry import Access, MethodContext, registry
+from switchvox_server.methods.registry import Access, Method, MethodContext
 from switchvox_server.protocol.request import ApiRequest
-from switchvox_server.protocol.tree import Element
 from switchvox_server.store import directory
+from switchvox_server.tree import Element
 
 GET_MY_INFO = "switchvox.users.getMyInfo"
 # The attributes of the method page's example: getInfo's, without title, location, locale.
@@ -33,7 +33,6 @@ MY_INFO_ATTRIBUTES = (
 )
 
 
-@registry.register(GET_MY_INFO, Access.OWN_EXTENSION)
 def get_my_info(request: ApiRequest, context: MethodContext) -> Element:
     with context.database.sessions() as session:
         rows = directory.extensions_by_keys(session, [context.caller], [])
@@ -41,3 +40,7 @@ def get_my_info(request: ApiRequest, context: MethodContext) -> Element:
         raise ApiError(FAULTS.PERMISSION_DENIED)
     full = extension_element(rows[0]).attributes
     return Element("extension", {name: full[name] for name in MY_INFO_ATTRIBUTES})
+
+
+# The methods this module answers; methods/catalogue.py puts every module's into the registry.
+METHODS = (Method(GET_MY_INFO, Access.OWN_EXTENSION, get_my_info),)

@@ -17,7 +17,7 @@ from switchvox_server.faults import FAULTS, ApiError, ErrorEntry
 from switchvox_server.protocol.chunks import ChunkBuffer
 from switchvox_server.protocol.limits import MAX_ATTRIBUTES, MAX_DEPTH, MAX_NODES
 from switchvox_server.protocol.request import ParameterValue
-from switchvox_server.protocol.tree import Element
+from switchvox_server.tree import Element
 
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 

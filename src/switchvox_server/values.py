@@ -4,6 +4,9 @@
 digits), and `int()` refuses strings of more than 4300 digits; a database integer column
 overflows long before either. A numeric parameter is therefore read here, as ASCII digits
 of a bounded length, and anything else is the parameter's own fault, chosen by the caller.
+
+It sits outside the layers: the methods read their parameters with it, and the bulk
+pipeline the template id an upload names.
 """
 
 from __future__ import annotations

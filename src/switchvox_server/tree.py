@@ -1,6 +1,8 @@
 """A neutral element tree that both the XML and the JSON renderers understand.
 
-Methods build results out of `Element`s; they never see XML or JSON. A section that
+Methods (and the bulk report) build results out of `Element`s; they never see XML or JSON.
+It sits outside the layers, so the protocol renders what the lower layers build without any
+of them importing the protocol. A section that
 may hold hundreds of thousands of rows is a `LazyChildren`: its size is known up front
 (the JSON rules need it) and its elements are produced while the response streams.
 """
