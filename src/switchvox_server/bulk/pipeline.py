@@ -95,11 +95,11 @@ def run_bulk_upload(
     closes the report once it has been rendered.
     """
     history = plan = None
-    if upload is not None and (recording is not None or parameters.plan):
+    if upload is not None and (recording is not None or parameters.plan is not None):
         digest = recording.digest if recording and recording.digest else FileDigest.of(upload)
         if recording is not None and settings.history:
             history = _History(recording, parameters, digest)
-        if parameters.report_only or parameters.plan:
+        if parameters.report_only or parameters.plan is not None:
             plan = _Plan(secret_key, parameters, digest, settings)
     if writers is not None and _worth_a_helper(database, upload, parameters):
         helping = writers.transaction(database, secret_key, HelperTimeouts.from_settings(settings))
@@ -197,7 +197,7 @@ class _Plan:
     def fingerprint(self, template: Mapping[str, Any]) -> plans.PlanFingerprint:
         """The fingerprint to build while the upload runs; a forged plan is refused here,
         after the documented checks."""
-        if self.parameters.plan and not self.parameters.report_only:
+        if self.parameters.plan is not None and not self.parameters.report_only:
             self._expected = plans.planned_digest(self.secret_key, self.parameters.plan)
         options = self.parameters.recorded_options()
         options.pop("report_only")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from tempfile import TemporaryFile
 from typing import IO, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from switchvox_server.bulk.csv_reader import COLUMNS
@@ -92,7 +92,7 @@ def reset_to_seed(
     Deletes every extension, every admin the seed does not declare except `admin` (whose
     password becomes `settings.admin_password` when that is set), every template the seed
     does not declare except template 1, which gets back its name `Default` and the default
-    settings; then applies the seed.
+    settings (or is made again, if it was removed); then applies the seed.
     """
     with database.exclusive_sessions.begin() as session:
         session.execute(delete(Extension))
@@ -104,11 +104,13 @@ def reset_to_seed(
                 Template.id != DEFAULT_TEMPLATE_ID, Template.name.not_in(templates)
             )
         )
-        session.execute(
-            update(Template)
-            .where(Template.id == DEFAULT_TEMPLATE_ID)
-            .values(name=DEFAULT_TEMPLATE_NAME, **default_settings())
-        )
+        default = {"name": DEFAULT_TEMPLATE_NAME, **default_settings()}
+        if session.scalar(select(Template.id).where(Template.id == DEFAULT_TEMPLATE_ID)):
+            session.execute(
+                update(Template).where(Template.id == DEFAULT_TEMPLATE_ID).values(**default)
+            )
+        else:  # removed since: the start of a store has it (SPEC §7)
+            session.execute(insert(Template).values(id=DEFAULT_TEMPLATE_ID, **default))
         if settings.admin_password is not None:
             default_admin = AdminSeed(DEFAULT_ADMIN, settings.admin_password, AccessLevel.FULL)
             _apply_admins(session, [default_admin])
