@@ -45,7 +45,6 @@ from pathlib import Path
 from tempfile import TemporaryFile
 from typing import IO, Any, NoReturn, TypeVar
 
-from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from switchvox_server.bulk.csv_reader import COLUMNS
@@ -59,26 +58,28 @@ from switchvox_server.bulk.upload import (
     bulk_upload,
 )
 from switchvox_server.faults import ApiError, SwitchvoxServerError
-from switchvox_server.passwords import digest_ha1, hash_password, verify_ha1
 from switchvox_server.settings import Settings
-from switchvox_server.store import queries
-from switchvox_server.store.accounts import DEFAULT_ADMIN, admin_name_problem
-from switchvox_server.store.database import Database
-from switchvox_server.store.models import (
-    AccessLevel,
-    AdminAccount,
-    Extension,
-    ExtensionType,
-    Template,
-    VoicemailPinRule,
+from switchvox_server.store import fields, queries
+from switchvox_server.store.accounts import (
+    DEFAULT_ADMIN,
+    admin_name_problem,
+    put_admin,
+    remove_admins_except,
+    remove_all_extensions,
 )
-from switchvox_server.store.templates import default_settings
+from switchvox_server.store.database import Database
+from switchvox_server.store.models import AccessLevel, ExtensionType, VoicemailPinRule
+from switchvox_server.store.templates import (
+    default_settings,
+    put_template,
+    remove_templates_except,
+    template_id_by_name,
+    update_template,
+)
 from switchvox_server.store.writer import SessionWriter
 
 DEFAULT_TEMPLATE_ID = 1
 DEFAULT_TEMPLATE_NAME = "Default"
-# Text limits are the column sizes, checked here so PostgreSQL never refuses a long value.
-_NAME_LIMIT = 64
 # Columns a TOML or JSON number may stand for; any other column must be a string.
 _NUMERIC_COLUMNS = frozenset({"ext", "voicemail_password"})
 
@@ -209,11 +210,11 @@ def _template(entry: _Entry) -> TemplateSeed:
     template = TemplateSeed(
         name=entry.name(),
         id=entry.integer("id"),
-        lang_locale=entry.text("lang_locale", limit=16),
+        lang_locale=entry.text("lang_locale", limit=fields.LANG_LOCALE.longest),
         can_dial_from_ivr=entry.flag("can_dial_from_ivr"),
-        status=entry.text("status", limit=16),
-        title=entry.text("title", limit=64),
-        location=entry.text("location", limit=64),
+        status=entry.text("status", limit=fields.STATUS.longest),
+        title=entry.text("title", limit=fields.TITLE.longest),
+        location=entry.text("location", limit=fields.LOCATION.longest),
         voicemail_enabled=entry.flag("voicemail_enabled"),
         voicemail_pin_rule=entry.choice("voicemail_pin_rule", VoicemailPinRule),
     )
@@ -242,7 +243,7 @@ def _extension(entry: _Entry) -> ExtensionSeed:
     if not cells["ext"].strip():
         entry.fail("'ext' must not be empty")
     extension_type = entry.choice("type", ExtensionType)
-    template = entry.text("template", limit=_NAME_LIMIT)
+    template = entry.text("template", limit=fields.TEMPLATE_NAME.longest)
     entry.finish()
     return ExtensionSeed(
         cells={column: cell or "" for column, cell in cells.items()},
@@ -321,7 +322,8 @@ class _Entry:
         return value
 
     def name(self) -> str:
-        name = self.required_text("name", limit=_NAME_LIMIT)
+        # Template and admin names have the same limit; admin_name_problem checks it again.
+        name = self.required_text("name", limit=fields.TEMPLATE_NAME.longest)
         if not name.strip() or name != name.strip():
             self.fail("'name' must not be empty nor start or end with spaces")
         self.where = f"{self.where} ({name!r})"
@@ -381,19 +383,12 @@ def reset_to_seed(
     settings; then applies the seed.
     """
     with database.exclusive_sessions.begin() as session:
-        session.execute(delete(Extension))
-        admins = {admin.name for admin in seed.admins} | {DEFAULT_ADMIN}
-        session.execute(delete(AdminAccount).where(AdminAccount.name.not_in(admins)))
+        remove_all_extensions(session)
+        remove_admins_except(session, {admin.name for admin in seed.admins} | {DEFAULT_ADMIN})
         templates = {template.name for template in seed.templates}
-        session.execute(
-            delete(Template).where(
-                Template.id != DEFAULT_TEMPLATE_ID, Template.name.not_in(templates)
-            )
-        )
-        session.execute(
-            update(Template)
-            .where(Template.id == DEFAULT_TEMPLATE_ID)
-            .values(name=DEFAULT_TEMPLATE_NAME, **default_settings())
+        remove_templates_except(session, DEFAULT_TEMPLATE_ID, templates)
+        update_template(
+            session, DEFAULT_TEMPLATE_ID, {"name": DEFAULT_TEMPLATE_NAME, **default_settings()}
         )
         if settings.admin_password is not None:
             default_admin = AdminSeed(DEFAULT_ADMIN, settings.admin_password, AccessLevel.FULL)
@@ -418,50 +413,27 @@ def _apply_templates(
     created = updated = 0
     ids: dict[str, int] = {}
     for declared in templates:
-        stored = session.scalars(select(Template).where(Template.name == declared.name)).first()
-        if stored is None:
-            stored = Template(name=declared.name, **declared.values())
-            session.add(stored)
-            session.flush()  # for its id from the table's sequence
+        template_id, was_created = put_template(session, declared.name, declared.values())
+        if was_created:
             created += 1
         else:
-            for name, value in declared.values().items():
-                setattr(stored, name, value)
             updated += 1
-        if declared.id is not None and declared.id != stored.id:
+        if declared.id is not None and declared.id != template_id:
             raise SeedError(
-                f"the template {declared.name!r} has the id {stored.id}, not {declared.id}"
+                f"the template {declared.name!r} has the id {template_id}, not {declared.id}"
                 " as the seed expects (template ids come from the database)"
             )
-        ids[declared.name] = stored.id
-    session.flush()
+        ids[declared.name] = template_id
     return Counts(created, updated), ids
 
 
 def _apply_admins(session: Session, admins: Iterable[AdminSeed]) -> Counts:
     created = updated = 0
     for declared in admins:
-        stored = session.scalars(
-            select(AdminAccount).where(AdminAccount.name == declared.name)
-        ).first()
-        if stored is None:
-            session.add(
-                AdminAccount(
-                    name=declared.name,
-                    access=declared.access.value,
-                    password_hash=hash_password(declared.password),
-                    digest_ha1=digest_ha1(declared.name, declared.password),
-                )
-            )
+        if put_admin(session, declared.name, declared.password, declared.access):
             created += 1
-            continue
-        # Both forms are always written together; checking the cheap one saves an scrypt
-        # hash per admin on every run of an unchanged seed.
-        if not verify_ha1(declared.name, declared.password, stored.digest_ha1):
-            stored.password_hash = hash_password(declared.password)
-            stored.digest_ha1 = digest_ha1(declared.name, declared.password)
-        stored.access = declared.access.value
-        updated += 1
+        else:
+            updated += 1
     session.flush()
     return Counts(created, updated)
 
@@ -511,7 +483,7 @@ def _apply_extensions(
 
 
 def _template_by_name(session: Session, name: str) -> Mapping[str, Any]:
-    template_id = session.scalars(select(Template.id).where(Template.name == name)).first()
+    template_id = template_id_by_name(session, name)
     template = None if template_id is None else queries.template_by_id(session, template_id)
     if template is None:
         raise SeedError(f"there is no template named {name!r} for the seed's extensions")

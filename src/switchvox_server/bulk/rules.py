@@ -19,6 +19,8 @@ from switchvox_server import profiles
 from switchvox_server.bulk.messages import RowMessage
 from switchvox_server.passwords import NEW_PHONE_PASSWORD, NEW_VOICEMAIL_PIN, NEW_WEB_PASSWORD
 from switchvox_server.settings import Settings
+from switchvox_server.store import fields
+from switchvox_server.store.fields import FieldLimit
 from switchvox_server.store.models import ExtensionType, VoicemailPinRule
 
 CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
@@ -29,26 +31,36 @@ HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 # prefixes such cells with a quote; the import takes that quote off again.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-FIELD_NAMES = {
-    "ext": "Extension",
-    "fname": "First name",
-    "lname": "Last name",
-    "email": "Email address",
-    "title": "Title",
-    "location": "Location",
-    "password": "Web password",
-    "voicemail_password": "Voicemail password",
-    "phone_password": "Phone password",
-    "digium_phone_mac_address": "Digium phone MAC address",
+# CSV column -> its field (for its name in messages and its limits).
+COLUMN_FIELDS: Mapping[str, FieldLimit] = {
+    "ext": fields.EXTENSION_NUMBER,
+    "fname": fields.FIRST_NAME,
+    "lname": fields.LAST_NAME,
+    "email": fields.EMAIL,
+    "title": fields.TITLE,
+    "location": fields.LOCATION,
+    "password": fields.WEB_PASSWORD,
+    "voicemail_password": fields.VOICEMAIL_PIN,
+    "phone_password": fields.PHONE_PASSWORD,
+    "digium_phone_mac_address": fields.MAC_ADDRESS,
 }
+FIELD_NAMES = {column: field.label for column, field in COLUMN_FIELDS.items()}
 
 # column -> (stored field, maximum length, required, message)
-TEXT_FIELDS: tuple[tuple[str, str, int, bool, RowMessage], ...] = (
-    ("fname", "first_name", 32, True, RowMessage.FIRST_NAME),
-    ("lname", "last_name", 32, True, RowMessage.LAST_NAME),
-    ("email", "email", 254, True, RowMessage.EMAIL),
-    ("title", "title", 64, False, RowMessage.TITLE),
-    ("location", "location", 64, False, RowMessage.LOCATION),
+TEXT_FIELDS: tuple[tuple[str, str, int, bool, RowMessage], ...] = tuple(
+    (column, stored, COLUMN_FIELDS[column].longest, COLUMN_FIELDS[column].shortest > 0, message)
+    for column, stored, message in (
+        ("fname", "first_name", RowMessage.FIRST_NAME),
+        ("lname", "last_name", RowMessage.LAST_NAME),
+        ("email", "email", RowMessage.EMAIL),
+        ("title", "title", RowMessage.TITLE),
+        ("location", "location", RowMessage.LOCATION),
+    )
+)
+# A template's texts that a new extension takes, and their limits.
+TEMPLATE_TEXTS: tuple[tuple[str, FieldLimit], ...] = (
+    ("title", fields.TITLE),
+    ("location", fields.LOCATION),
 )
 
 
@@ -110,7 +122,7 @@ def check_extension(cell: str, policy: RowPolicy) -> str | None:
 def normalise_mac(cell: str) -> str | None:
     """Twelve hex digits in upper case, or None when the cell is not a MAC address."""
     compact = cell.strip().translate(MAC_SEPARATORS)
-    if len(compact) != 12 or not HEX_DIGITS.issuperset(compact):
+    if len(compact) != fields.MAC_ADDRESS.longest or not HEX_DIGITS.issuperset(compact):
         return None
     return compact.upper()
 
@@ -130,9 +142,9 @@ def usable_template(template: Mapping[str, Any]) -> bool:
     """Whether a template's defaults can make a valid extension (fault 38297 otherwise)."""
     texts_fit = all(
         isinstance(template[name], str)
-        and len(template[name]) <= 64
+        and len(template[name]) <= field.longest
         and not CONTROL_CHARACTER.search(template[name])
-        for name in ("title", "location")
+        for name, field in TEMPLATE_TEXTS
     )
     return (
         texts_fit
@@ -212,12 +224,16 @@ def _apply_web_password(
     cells: Mapping[str, str], values: dict[str, Any], errors: list[str], policy: RowPolicy
 ) -> None:
     if policy.complex_passwords:
-        message, shortest, usable = RowMessage.WEB_PASSWORD_COMPLEX, 8, _is_strong
+        message, limit, usable = (
+            RowMessage.WEB_PASSWORD_COMPLEX,
+            fields.COMPLEX_WEB_PASSWORD,
+            _is_strong,
+        )
     else:
-        message, shortest, usable = RowMessage.WEB_PASSWORD, 4, _any_secret
+        message, limit, usable = RowMessage.WEB_PASSWORD, fields.WEB_PASSWORD, _any_secret
     password = _secret(cells, "password", errors)
     if isinstance(password, str):
-        if shortest <= len(password) <= 32 and usable(password):
+        if limit.shortest <= len(password) <= limit.longest and usable(password):
             values[NEW_WEB_PASSWORD] = password
         else:
             errors.append(message.format())
@@ -238,7 +254,7 @@ def _apply_voicemail_pin(
 ) -> None:
     pin = _secret(cells, "voicemail_password", errors)
     if isinstance(pin, str):
-        if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 16):
+        if not (pin.isascii() and pin.isdigit() and _fits(pin, fields.VOICEMAIL_PIN)):
             errors.append(RowMessage.VOICEMAIL_PASSWORD.format())
         elif policy.complex_passwords and _is_simple_pin(pin):
             errors.append(RowMessage.VOICEMAIL_PASSWORD_SIMPLE.format())
@@ -279,7 +295,7 @@ def _apply_phone_password(
             errors.append(RowMessage.PHONE_PASSWORD_REQUIRED.format())
         return
     problems = len(errors)
-    if len(secret) > 32:
+    if len(secret) > fields.PHONE_PASSWORD.longest:
         errors.append(RowMessage.PHONE_PASSWORD_LENGTH.format())
     elif policy.strong_phone_passwords and not _is_strong(secret):
         errors.append(RowMessage.PHONE_PASSWORD_WEAK.format())
@@ -312,9 +328,13 @@ def _is_simple_pin(pin: str) -> bool:
     return steps <= {0} or steps == {1} or steps == {-1}
 
 
+def _fits(text: str, field: FieldLimit) -> bool:
+    return field.shortest <= len(text) <= field.longest
+
+
 def _is_strong(secret: str) -> bool:
     return (
-        len(secret) >= 8
+        len(secret) >= fields.STRONG_PHONE_PASSWORD.shortest
         and any(char.isalpha() for char in secret)
         and any(char.isdigit() for char in secret)
     )

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from switchvox_server.cli.common import CommandError, prepared_database, say
 from switchvox_server.faults import FAULTS
 from switchvox_server.settings import Settings
+from switchvox_server.store import fields
 from switchvox_server.store.models import VoicemailPinRule
 
 if TYPE_CHECKING:
@@ -29,8 +30,10 @@ _OPTIONS = {
 }
 # Why uploads would refuse a template for one setting, for messages.
 _LIMITS = {
-    "title": "it must be at most 64 characters, without control characters",
-    "location": "it must be at most 64 characters, without control characters",
+    **{
+        name: f"it must be at most {field.longest} characters, without control characters"
+        for name, field in (("title", fields.TITLE), ("location", fields.LOCATION))
+    },
     "lang_locale": "it must not be empty",
     "status": "it must not be empty",
 }

@@ -3,7 +3,7 @@ never commit."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, cast
 
 from sqlalchemy import ColumnDefault, String, Table, delete, func, insert, select, update
@@ -61,6 +61,16 @@ def add_template(session: Session, name: str, settings: Mapping[str, Any]) -> in
     return new_id
 
 
+def put_template(session: Session, name: str, settings: Mapping[str, Any]) -> tuple[int, bool]:
+    """Make the template `name` hold `settings`, creating it if need be: its id, and
+    whether it was created."""
+    template_id = template_id_by_name(session, name)
+    if template_id is None:
+        return add_template(session, name, settings), True
+    update_template(session, template_id, settings)
+    return template_id, False
+
+
 def template_in_use(session: Session, template_id: int) -> int:
     """How many extensions were made from the template."""
     query = (
@@ -79,3 +89,10 @@ def update_template(session: Session, template_id: int, values: Mapping[str, Any
 
 def remove_template(session: Session, template_id: int) -> None:
     session.execute(delete(TEMPLATES).where(TEMPLATES.c.id == template_id))
+
+
+def remove_templates_except(session: Session, keep_id: int, names: Collection[str]) -> None:
+    """Remove every template but the one with `keep_id` and those named in `names`."""
+    session.execute(
+        delete(TEMPLATES).where(TEMPLATES.c.id != keep_id, TEMPLATES.c.name.not_in(names))
+    )
