@@ -69,6 +69,7 @@ from switchvox_server.store.accounts import (
 )
 from switchvox_server.store.database import Database
 from switchvox_server.store.models import AccessLevel, ExtensionType, VoicemailPinRule
+from switchvox_server.store.rows import TemplateRow
 from switchvox_server.store.templates import (
     default_settings,
     put_template,
@@ -482,7 +483,7 @@ def _apply_extensions(
     return Counts(created, updated)
 
 
-def _template_by_name(session: Session, name: str) -> Mapping[str, Any]:
+def _template_by_name(session: Session, name: str) -> TemplateRow:
     template_id = template_id_by_name(session, name)
     template = None if template_id is None else queries.template_by_id(session, template_id)
     if template is None:

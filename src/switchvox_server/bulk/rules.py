@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Literal, cast
 
 from switchvox_server import profiles
 from switchvox_server.bulk.messages import RowMessage
@@ -22,6 +22,7 @@ from switchvox_server.settings import Settings
 from switchvox_server.store import fields
 from switchvox_server.store.fields import FieldLimit
 from switchvox_server.store.models import ExtensionType, VoicemailPinRule
+from switchvox_server.store.rows import ExtensionBase, ExtensionValues, TemplateRow
 
 CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
@@ -46,19 +47,21 @@ COLUMN_FIELDS: Mapping[str, FieldLimit] = {
 }
 FIELD_NAMES = {column: field.label for column, field in COLUMN_FIELDS.items()}
 
+TextColumn = Literal["first_name", "last_name", "email", "title", "location"]
+_TEXT_COLUMNS: tuple[tuple[str, TextColumn, RowMessage], ...] = (
+    ("fname", "first_name", RowMessage.FIRST_NAME),
+    ("lname", "last_name", RowMessage.LAST_NAME),
+    ("email", "email", RowMessage.EMAIL),
+    ("title", "title", RowMessage.TITLE),
+    ("location", "location", RowMessage.LOCATION),
+)
 # column -> (stored field, maximum length, required, message)
-TEXT_FIELDS: tuple[tuple[str, str, int, bool, RowMessage], ...] = tuple(
+TEXT_FIELDS: tuple[tuple[str, TextColumn, int, bool, RowMessage], ...] = tuple(
     (column, stored, COLUMN_FIELDS[column].longest, COLUMN_FIELDS[column].shortest > 0, message)
-    for column, stored, message in (
-        ("fname", "first_name", RowMessage.FIRST_NAME),
-        ("lname", "last_name", RowMessage.LAST_NAME),
-        ("email", "email", RowMessage.EMAIL),
-        ("title", "title", RowMessage.TITLE),
-        ("location", "location", RowMessage.LOCATION),
-    )
+    for column, stored, message in _TEXT_COLUMNS
 )
 # A template's texts that a new extension takes, and their limits.
-TEMPLATE_TEXTS: tuple[tuple[str, FieldLimit], ...] = (
+TEMPLATE_TEXTS: tuple[tuple[Literal["title", "location"], FieldLimit], ...] = (
     ("title", fields.TITLE),
     ("location", fields.LOCATION),
 )
@@ -102,7 +105,7 @@ class RowPolicy:
 class Evaluation:
     """The outcome of the rules for one row: the values to store, or the errors."""
 
-    values: dict[str, Any]
+    values: ExtensionValues
     errors: list[str] = field(default_factory=list)
 
 
@@ -138,7 +141,7 @@ def unquote_formula(text: str) -> str:
     return text
 
 
-def usable_template(template: Mapping[str, Any]) -> bool:
+def usable_template(template: TemplateRow) -> bool:
     """Whether a template's defaults can make a valid extension (fault 38297 otherwise)."""
     texts_fit = all(
         isinstance(template[name], str)
@@ -154,7 +157,7 @@ def usable_template(template: Mapping[str, Any]) -> bool:
     )
 
 
-def template_base(template: Mapping[str, Any]) -> dict[str, Any]:
+def template_base(template: TemplateRow) -> ExtensionBase:
     """The stored values a new extension starts from before its row is applied."""
     return {
         "first_name": "",
@@ -178,7 +181,7 @@ def evaluate(
     cells: Mapping[str, str],
     number: str,
     extension_type: ExtensionType,
-    base: Mapping[str, Any],
+    base: ExtensionBase,
     policy: RowPolicy,
     *,
     voicemail_pin_rule: VoicemailPinRule | None,
@@ -188,7 +191,7 @@ def evaluate(
     `voicemail_pin_rule` is the template's rule for a new (or replaced) extension, and None
     on update, where an empty voicemail cell keeps the stored PIN.
     """
-    values = dict(base)
+    values = cast(ExtensionValues, dict(base))
     values["number"] = number
     values["extension_type"] = extension_type.value
     errors: list[str] = []
@@ -221,7 +224,7 @@ def evaluate(
 
 
 def _apply_web_password(
-    cells: Mapping[str, str], values: dict[str, Any], errors: list[str], policy: RowPolicy
+    cells: Mapping[str, str], values: ExtensionValues, errors: list[str], policy: RowPolicy
 ) -> None:
     if policy.complex_passwords:
         message, limit, usable = (
@@ -247,7 +250,7 @@ def _apply_web_password(
 def _apply_voicemail_pin(
     cells: Mapping[str, str],
     number: str,
-    values: dict[str, Any],
+    values: ExtensionValues,
     errors: list[str],
     rule: VoicemailPinRule | None,
     policy: RowPolicy,
@@ -279,7 +282,7 @@ def _apply_phone_password(
     cells: Mapping[str, str],
     number: str,
     extension_type: ExtensionType,
-    values: dict[str, Any],
+    values: ExtensionValues,
     errors: list[str],
     policy: RowPolicy,
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.exc import IntegrityError
 
@@ -14,6 +14,7 @@ from switchvox_server.faults import FAULTS
 from switchvox_server.settings import Settings
 from switchvox_server.store import fields
 from switchvox_server.store.models import VoicemailPinRule
+from switchvox_server.store.rows import TemplateRow
 
 if TYPE_CHECKING:
     from switchvox_server.cli.common import Commands
@@ -98,7 +99,8 @@ def _list(arguments: argparse.Namespace, settings: Settings) -> int:
         templates = list_templates(session)
     say("\t".join(("id", "name", *SETTINGS)))
     for template in templates:
-        cells = [template["id"], template["name"], *(template[name] for name in SETTINGS)]
+        columns: Mapping[str, object] = template  # read by the column names of SETTINGS
+        cells = [template["id"], template["name"], *(columns[name] for name in SETTINGS)]
         say("\t".join(_text(cell) for cell in cells))
     return 0
 
@@ -113,8 +115,9 @@ def _show(arguments: argparse.Namespace, settings: Settings) -> int:
         template = template_by_id(session, template_id)
     if template is None:
         raise CommandError(f"no template with the id {template_id}")
+    columns: Mapping[str, object] = template  # read by the column names of SETTINGS
     for name in ("id", "name", *SETTINGS):
-        say(f"{name}: {_text(template[name])}")
+        say(f"{name}: {_text(columns[name])}")
     if not usable_template(template):
         say(f"usable: no (uploads with this template answer fault {_UNUSABLE})")
     return 0
@@ -172,7 +175,8 @@ def _edit(arguments: argparse.Namespace, settings: Settings) -> int:
             if not values:
                 raise CommandError("nothing to change: give --name or a setting")
             update_template(session, template_id, values)
-            before = {name: template[name] for name in values}
+            stored: Mapping[str, object] = template
+            before = {name: stored[name] for name in values}
             record = {"action": "edit", "template_id": template_id, "before": before}
             import_id = record_change(
                 session, command_line_source(), ImportKind.TEMPLATE, record | {"after": values}
@@ -222,10 +226,10 @@ def _settings(
     given = {name: value for name in _OPTIONS if (value := getattr(arguments, name)) is not None}
     defaults = dict(current) if current is not None else default_settings()
     defaults |= {"id": 0, "name": arguments.name or ""}
-    if not usable_template(defaults | given):
+    if not usable_template(cast(TemplateRow, defaults | given)):
         # The defaults are usable, so trying each setting alone names the one at fault.
         for name, value in given.items():
-            if not usable_template(defaults | {name: value}):
+            if not usable_template(cast(TemplateRow, defaults | {name: value})):
                 raise CommandError(
                     f"{_OPTIONS[name]}: uploads would refuse such a template with fault"
                     f" {_UNUSABLE} ({_LIMITS.get(name, 'the value is unusable')})"

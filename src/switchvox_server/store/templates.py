@@ -10,6 +10,7 @@ from sqlalchemy import ColumnDefault, String, Table, delete, func, insert, selec
 from sqlalchemy.orm import Session
 
 from switchvox_server.store.models import Extension, Template
+from switchvox_server.store.rows import TemplateRow
 
 TEMPLATES = cast(Table, Template.__table__)
 EXTENSIONS = cast(Table, Extension.__table__)
@@ -32,10 +33,10 @@ def default_settings() -> dict[str, Any]:
     }
 
 
-def list_templates(session: Session) -> list[dict[str, Any]]:
+def list_templates(session: Session) -> list[TemplateRow]:
     """Every template with all its columns, by id."""
     rows = session.execute(select(TEMPLATES).order_by(TEMPLATES.c.id))
-    return [dict(row._mapping) for row in rows]
+    return [cast(TemplateRow, dict(row._mapping)) for row in rows]
 
 
 def template_id_by_name(session: Session, name: str) -> int | None:
