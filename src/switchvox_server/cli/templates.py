@@ -17,6 +17,8 @@ from switchvox_server.store.models import VoicemailPinRule
 from switchvox_server.store.rows import TemplateRow
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from switchvox_server.cli.common import Commands
 
 # Option names of the template settings, for messages.
@@ -107,14 +109,11 @@ def _list(arguments: argparse.Namespace, settings: Settings) -> int:
 
 def _show(arguments: argparse.Namespace, settings: Settings) -> int:
     from switchvox_server.bulk.rules import usable_template
-    from switchvox_server.store.queries import template_by_id
     from switchvox_server.store.templates import SETTINGS
 
     template_id: int = arguments.id
     with prepared_database(settings) as (database, _), database.sessions.begin() as session:
-        template = template_by_id(session, template_id)
-    if template is None:
-        raise CommandError(f"no template with the id {template_id}")
+        template = _existing_template(session, template_id)
     columns: Mapping[str, object] = template  # read by the column names of SETTINGS
     for name in ("id", "name", *SETTINGS):
         say(f"{name}: {_text(columns[name])}")
@@ -153,7 +152,6 @@ def _edit(arguments: argparse.Namespace, settings: Settings) -> int:
     from switchvox_server.cli.imports import command_line_source
     from switchvox_server.history.changes import record_change
     from switchvox_server.history.recorder import ImportKind
-    from switchvox_server.store.queries import template_by_id
     from switchvox_server.store.templates import template_id_by_name, update_template
 
     template_id: int = arguments.id
@@ -162,9 +160,7 @@ def _edit(arguments: argparse.Namespace, settings: Settings) -> int:
             prepared_database(settings) as (database, _),
             database.exclusive_sessions.begin() as session,
         ):
-            template = template_by_id(session, template_id)
-            if template is None:
-                raise CommandError(f"no template with the id {template_id}")
+            template = _existing_template(session, template_id)
             values = _settings(arguments, template)
             if arguments.name is not None:
                 _check_name(arguments.name)
@@ -191,7 +187,6 @@ def _remove(arguments: argparse.Namespace, settings: Settings) -> int:
     from switchvox_server.cli.imports import command_line_source
     from switchvox_server.history.changes import record_change
     from switchvox_server.history.recorder import ImportKind
-    from switchvox_server.store.queries import template_by_id
     from switchvox_server.store.templates import remove_template, template_in_use
 
     template_id: int = arguments.id
@@ -199,9 +194,7 @@ def _remove(arguments: argparse.Namespace, settings: Settings) -> int:
         prepared_database(settings) as (database, _),
         database.exclusive_sessions.begin() as session,
     ):
-        template = template_by_id(session, template_id)
-        if template is None:
-            raise CommandError(f"no template with the id {template_id}")
+        template = _existing_template(session, template_id)
         users = template_in_use(session, template_id)
         if users:
             raise CommandError(
@@ -245,6 +238,15 @@ def _settings(
         if CONTROL_CHARACTER.search(value):
             raise CommandError(f"{_OPTIONS[name]} must not contain control characters")
     return given
+
+
+def _existing_template(session: Session, template_id: int) -> TemplateRow:
+    from switchvox_server.store.queries import template_by_id
+
+    template = template_by_id(session, template_id)
+    if template is None:
+        raise CommandError(f"no template with the id {template_id}")
+    return template
 
 
 def _check_name(name: str) -> None:

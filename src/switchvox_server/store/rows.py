@@ -10,15 +10,14 @@ An extension row goes through three stages:
   columns, plus each new secret in clear under its `new_*` key until the writer derives its
   stored form (`passwords.settle_secrets`), and, for a stored row being rewritten, its
   `stored_account_id`;
-- `StoredExtension`: an extension read back from the table; a lookup may ask for only some
-  columns (`queries.extensions_by_number`), so only the number is certain.
+- `StoredExtension`: an extension read back from the table; a lookup may ask for only its
+  identity (`queries.IDENTITY_COLUMNS`) or for every column.
 
 Nothing here imports SQLAlchemy: the helper process that stores uploads reads these too.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, NotRequired, Required, TypedDict
 
 
@@ -69,23 +68,10 @@ class ExtensionValues(ExtensionBase):
 
 
 class StoredExtension(TypedDict, total=False):
-    """An extension read from the table: the columns asked for."""
+    """An extension read from the table: its identity, and whichever other columns the
+    lookup asked for. An update asks for every column, and reads the row as its
+    ExtensionBase; the keys named here are those read on their own."""
 
-    account_id: int
+    account_id: Required[int]
     number: Required[str]
     extension_type: str
-    first_name: str
-    last_name: str
-    email: str
-    title: str
-    location: str
-    web_password_ha1: str | None
-    voicemail_pin_digest: str | None
-    phone_password_ha1: str | None
-    mac_address: str | None
-    template_id: int
-    status: str
-    lang_locale: str
-    can_dial_from_ivr: bool
-    voicemail_enabled: bool
-    date_created: datetime
