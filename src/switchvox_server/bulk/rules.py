@@ -236,7 +236,7 @@ def _apply_web_password(
         message, limit, usable = RowMessage.WEB_PASSWORD, fields.WEB_PASSWORD, _any_secret
     password = _secret(cells, "password", errors)
     if isinstance(password, str):
-        if limit.shortest <= len(password) <= limit.longest and usable(password):
+        if _fits(password, limit) and usable(password):
             values[NEW_WEB_PASSWORD] = password
         else:
             errors.append(message.format())
