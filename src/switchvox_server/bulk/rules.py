@@ -60,6 +60,8 @@ TEXT_FIELDS: tuple[tuple[str, TextColumn, int, bool, RowMessage], ...] = tuple(
     (column, stored, COLUMN_FIELDS[column].longest, COLUMN_FIELDS[column].shortest > 0, message)
     for column, stored, message in _TEXT_COLUMNS
 )
+# Read per row, so kept as plain ints.
+_PIN_SHORTEST, _PIN_LONGEST = fields.VOICEMAIL_PIN.shortest, fields.VOICEMAIL_PIN.longest
 # A template's texts that a new extension takes, and their limits.
 TEMPLATE_TEXTS: tuple[tuple[Literal["title", "location"], FieldLimit], ...] = (
     ("title", fields.TITLE),
@@ -236,7 +238,7 @@ def _apply_web_password(
         message, limit, usable = RowMessage.WEB_PASSWORD, fields.WEB_PASSWORD, _any_secret
     password = _secret(cells, "password", errors)
     if isinstance(password, str):
-        if _fits(password, limit) and usable(password):
+        if limit.shortest <= len(password) <= limit.longest and usable(password):
             values[NEW_WEB_PASSWORD] = password
         else:
             errors.append(message.format())
@@ -257,7 +259,7 @@ def _apply_voicemail_pin(
 ) -> None:
     pin = _secret(cells, "voicemail_password", errors)
     if isinstance(pin, str):
-        if not (pin.isascii() and pin.isdigit() and _fits(pin, fields.VOICEMAIL_PIN)):
+        if not (pin.isascii() and pin.isdigit() and _PIN_SHORTEST <= len(pin) <= _PIN_LONGEST):
             errors.append(RowMessage.VOICEMAIL_PASSWORD.format())
         elif policy.complex_passwords and _is_simple_pin(pin):
             errors.append(RowMessage.VOICEMAIL_PASSWORD_SIMPLE.format())
@@ -329,10 +331,6 @@ def _is_simple_pin(pin: str) -> bool:
     """One digit repeated (1111), or a run up or down by one (1234, 4321)."""
     steps = {int(after) - int(before) for before, after in itertools.pairwise(pin)}
     return steps <= {0} or steps == {1} or steps == {-1}
-
-
-def _fits(text: str, field: FieldLimit) -> bool:
-    return field.shortest <= len(text) <= field.longest
 
 
 def _is_strong(secret: str) -> bool:
