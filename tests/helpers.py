@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 
 from switchvox_server.store.database import Database
 from switchvox_server.store.models import Extension
+from switchvox_server.store.rows import ExtensionValues
 from tests.conftest import ADMIN_PASSWORD, FIXTURES
 
 BULK_UPLOAD = "switchvox.extensions.phones.bulk.upload"
@@ -149,7 +150,7 @@ def curl(url: str, *arguments: str, user: str = f"admin:{ADMIN_PASSWORD}") -> tu
     return int(status), body
 
 
-def extension_row(number: str, **changes: Any) -> dict[str, Any]:
+def extension_row(number: str, **changes: Any) -> ExtensionValues:
     """A complete row of the extensions table, with awkward text, as the pipeline hands it to
     a writer."""
     row: dict[str, Any] = {
@@ -172,7 +173,7 @@ def extension_row(number: str, **changes: Any) -> dict[str, Any]:
         "date_created": datetime(2026, 1, 2, 3, 4, 5),
     }
     row.update(changes)
-    return row
+    return cast(ExtensionValues, row)
 
 
 LARGE_CSV_HEADER = "ext,fname,lname,email,password,voicemail_password,phone_password,title\n"

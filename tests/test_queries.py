@@ -27,7 +27,8 @@ def test_bulk_insert_keeps_every_value_exactly(client: TestClient) -> None:
     with database.sessions() as session:
         stored = queries.extensions_by_number(session, {"801", "802"})
     for row in expected:
-        kept = {name: stored[row["number"]][name] for name in row if name != "date_created"}
+        number = str(row["number"])
+        kept = {name: stored[number][name] for name in row if name != "date_created"}
         assert kept == {name: value for name, value in row.items() if name != "date_created"}
     with database.engine.connect() as connection:
         dates = connection.execute(select(queries.EXTENSIONS.c.date_created)).scalars().all()

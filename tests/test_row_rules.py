@@ -3,6 +3,8 @@ server. tests/test_bulk_rows.py keeps a handful of them over HTTP and with curl.
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 from switchvox_server.bulk.messages import RowMessage
@@ -15,12 +17,13 @@ from switchvox_server.bulk.rules import (
 )
 from switchvox_server.settings import Settings
 from switchvox_server.store.models import ExtensionType, VoicemailPinRule
+from switchvox_server.store.rows import TemplateRow
 from switchvox_server.store.templates import default_settings
 
 HEADER = "ext,fname,lname,email,password,voicemail_password,phone_password"
 # The settings and the template (`Default`) of a fresh database.
 POLICY = RowPolicy.from_settings(Settings())
-DEFAULT_TEMPLATE = {"id": 1, "name": "Default", **default_settings()}
+DEFAULT_TEMPLATE = cast(TemplateRow, {"id": 1, "name": "Default", **default_settings()})
 
 # (the cells after the extension number 501, the one message the row gets)
 ROW_RULES = [

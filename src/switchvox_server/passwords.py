@@ -9,7 +9,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from switchvox_server.store.rows import ExtensionValues
 
 # The Digest realm of the Extend API, byte for byte: Digium's Perl client hard-codes it.
 REALM = "switchvox_api_auth"
@@ -137,12 +140,12 @@ def _keyed_sha256(secret_key: bytes) -> hmac.HMAC:
 # A checked row carries each new secret in clear under its key here, beside the column of
 # its stored form; whoever writes the row derives that form (settle_secrets), so a helper
 # process that stores an upload also takes the hashing off the process checking the rows.
-NEW_WEB_PASSWORD = "new_web_password"
-NEW_PHONE_PASSWORD = "new_phone_password"
-NEW_VOICEMAIL_PIN = "new_voicemail_pin"
+NEW_WEB_PASSWORD: Final = "new_web_password"
+NEW_PHONE_PASSWORD: Final = "new_phone_password"
+NEW_VOICEMAIL_PIN: Final = "new_voicemail_pin"
 
 
-def settle_secrets(row: dict[str, Any], secret_key: bytes) -> None:
+def settle_secrets(row: ExtensionValues, secret_key: bytes) -> None:
     """Replace the row's new clear secrets by their stored forms, in place."""
     number = row["number"]
     if (password := row.pop(NEW_WEB_PASSWORD, None)) is not None:

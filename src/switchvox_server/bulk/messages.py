@@ -2,7 +2,8 @@
 
 Three texts are Switchvox's own (documented); the others are this project's, written in
 the same voice: a full sentence naming the field and stating the limit. A message never
-contains a password.
+contains a password. The limits in the texts are those of store/fields.py, the table the
+rules check against.
 """
 
 from __future__ import annotations
@@ -10,6 +11,22 @@ from __future__ import annotations
 from enum import Enum
 
 from switchvox_server.faults import Origin, fill
+from switchvox_server.store import fields
+from switchvox_server.store.fields import FieldLimit
+
+
+def _required_length(field: FieldLimit) -> str:
+    return (
+        f"{field.label} is required and must be {field.shortest} - {field.longest}"
+        " characters in length."
+    )
+
+
+def _at_most(field: FieldLimit) -> str:
+    return f"{field.label} must be at most {field.longest} characters in length."
+
+
+_PIN_DIGITS = f"{fields.VOICEMAIL_PIN.shortest} - {fields.VOICEMAIL_PIN.longest} digits"
 
 
 class RowMessage(Enum):
@@ -30,34 +47,29 @@ class RowMessage(Enum):
         "Extension %1 appears more than once in this file; its first occurrence is on row %2.",
         Origin.OURS,
     )
-    FIRST_NAME = (
-        "First name is required and must be 1 - 32 characters in length.",
-        Origin.DOCUMENTED,
-    )
-    LAST_NAME = ("Last name is required and must be 1 - 32 characters in length.", Origin.OURS)
+    FIRST_NAME = (_required_length(fields.FIRST_NAME), Origin.DOCUMENTED)
+    LAST_NAME = (_required_length(fields.LAST_NAME), Origin.OURS)
     EMAIL = (
-        "Email address is required and must be a valid address of at most 254 characters.",
+        f"{fields.EMAIL.label} is required and must be a valid address of at most"
+        f" {fields.EMAIL.longest} characters.",
         Origin.OURS,
     )
-    TITLE = ("Title must be at most 64 characters in length.", Origin.OURS)
-    LOCATION = ("Location must be at most 64 characters in length.", Origin.OURS)
-    WEB_PASSWORD = (
-        "Web password is required and must be 4 - 32 characters in length.",
-        Origin.OURS,
-    )
+    TITLE = (_at_most(fields.TITLE), Origin.OURS)
+    LOCATION = (_at_most(fields.LOCATION), Origin.OURS)
+    WEB_PASSWORD = (_required_length(fields.WEB_PASSWORD), Origin.OURS)
     VOICEMAIL_PASSWORD = (
-        "Voicemail password must contain only digits and be 4 - 16 digits in length.",
+        f"{fields.VOICEMAIL_PIN.label} must contain only digits and be {_PIN_DIGITS} in length.",
         Origin.OURS,
     )
     VOICEMAIL_PASSWORD_REQUIRED = (
-        "Voicemail password is required by the extension template and must be 4 - 16 digits"
-        " in length.",
+        f"{fields.VOICEMAIL_PIN.label} is required by the extension template and must be"
+        f" {_PIN_DIGITS} in length.",
         Origin.OURS,
     )
     # The `modern` profile's rules (profiles.VOICEMAIL_PASSWORD_REQUIRED, COMPLEX_PASSWORDS).
     VOICEMAIL_PASSWORD_REQUIRED_NEW = (
-        "Voicemail password is required to create an extension and must be 4 - 16 digits in"
-        " length.",
+        f"{fields.VOICEMAIL_PIN.label} is required to create an extension and must be"
+        f" {_PIN_DIGITS} in length.",
         Origin.OURS,
     )
     VOICEMAIL_PASSWORD_SIMPLE = (
@@ -66,8 +78,8 @@ class RowMessage(Enum):
         Origin.OURS,
     )
     WEB_PASSWORD_COMPLEX = (
-        "Web password is required and must be 8 - 32 characters in length and contain both"
-        " letters and digits.",
+        _required_length(fields.COMPLEX_WEB_PASSWORD).removesuffix(".")
+        + " and contain both letters and digits.",
         Origin.OURS,
     )
     PHONE_PASSWORD_REQUIRED = (
@@ -75,14 +87,16 @@ class RowMessage(Enum):
         Origin.DOCUMENTED,
     )
     PHONE_PASSWORD_SAME = ("Phone password cannot be the same as the extension.", Origin.DOCUMENTED)
-    PHONE_PASSWORD_LENGTH = ("Phone password must be at most 32 characters in length.", Origin.OURS)
+    PHONE_PASSWORD_LENGTH = (_at_most(fields.PHONE_PASSWORD), Origin.OURS)
     PHONE_PASSWORD_WEAK = (
-        "Phone password must be at least 8 characters in length and contain both letters and"
-        " digits.",
+        f"{fields.STRONG_PHONE_PASSWORD.label} must be at least"
+        f" {fields.STRONG_PHONE_PASSWORD.shortest} characters in length and contain both"
+        " letters and digits.",
         Origin.OURS,
     )
     MAC_ADDRESS = (
-        "Digium phone MAC address must be 12 hexadecimal digits, optionally separated by : or -.",
+        f"{fields.MAC_ADDRESS.label} must be {fields.MAC_ADDRESS.longest} hexadecimal digits,"
+        " optionally separated by : or -.",
         Origin.OURS,
     )
     MAC_ADDRESS_IN_USE = (

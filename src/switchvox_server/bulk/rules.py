@@ -13,13 +13,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Literal, cast
 
 from switchvox_server import profiles
 from switchvox_server.bulk.messages import RowMessage
 from switchvox_server.passwords import NEW_PHONE_PASSWORD, NEW_VOICEMAIL_PIN, NEW_WEB_PASSWORD
 from switchvox_server.settings import Settings
+from switchvox_server.store import fields
+from switchvox_server.store.fields import FieldLimit
 from switchvox_server.store.models import ExtensionType, VoicemailPinRule
+from switchvox_server.store.rows import ExtensionBase, ExtensionValues, TemplateRow
 
 CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
@@ -29,26 +32,40 @@ HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 # prefixes such cells with a quote; the import takes that quote off again.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-FIELD_NAMES = {
-    "ext": "Extension",
-    "fname": "First name",
-    "lname": "Last name",
-    "email": "Email address",
-    "title": "Title",
-    "location": "Location",
-    "password": "Web password",
-    "voicemail_password": "Voicemail password",
-    "phone_password": "Phone password",
-    "digium_phone_mac_address": "Digium phone MAC address",
+# CSV column -> its field (for its name in messages and its limits).
+COLUMN_FIELDS: Mapping[str, FieldLimit] = {
+    "ext": fields.EXTENSION_NUMBER,
+    "fname": fields.FIRST_NAME,
+    "lname": fields.LAST_NAME,
+    "email": fields.EMAIL,
+    "title": fields.TITLE,
+    "location": fields.LOCATION,
+    "password": fields.WEB_PASSWORD,
+    "voicemail_password": fields.VOICEMAIL_PIN,
+    "phone_password": fields.PHONE_PASSWORD,
+    "digium_phone_mac_address": fields.MAC_ADDRESS,
 }
+FIELD_NAMES = {column: field.label for column, field in COLUMN_FIELDS.items()}
 
+TextColumn = Literal["first_name", "last_name", "email", "title", "location"]
+_TEXT_COLUMNS: tuple[tuple[str, TextColumn, RowMessage], ...] = (
+    ("fname", "first_name", RowMessage.FIRST_NAME),
+    ("lname", "last_name", RowMessage.LAST_NAME),
+    ("email", "email", RowMessage.EMAIL),
+    ("title", "title", RowMessage.TITLE),
+    ("location", "location", RowMessage.LOCATION),
+)
 # column -> (stored field, maximum length, required, message)
-TEXT_FIELDS: tuple[tuple[str, str, int, bool, RowMessage], ...] = (
-    ("fname", "first_name", 32, True, RowMessage.FIRST_NAME),
-    ("lname", "last_name", 32, True, RowMessage.LAST_NAME),
-    ("email", "email", 254, True, RowMessage.EMAIL),
-    ("title", "title", 64, False, RowMessage.TITLE),
-    ("location", "location", 64, False, RowMessage.LOCATION),
+TEXT_FIELDS: tuple[tuple[str, TextColumn, int, bool, RowMessage], ...] = tuple(
+    (column, stored, COLUMN_FIELDS[column].longest, COLUMN_FIELDS[column].shortest > 0, message)
+    for column, stored, message in _TEXT_COLUMNS
+)
+# Read per row, so kept as plain ints.
+_PIN_SHORTEST, _PIN_LONGEST = fields.VOICEMAIL_PIN.shortest, fields.VOICEMAIL_PIN.longest
+# A template's texts that a new extension takes, and their limits.
+TEMPLATE_TEXTS: tuple[tuple[Literal["title", "location"], FieldLimit], ...] = (
+    ("title", fields.TITLE),
+    ("location", fields.LOCATION),
 )
 
 
@@ -90,7 +107,7 @@ class RowPolicy:
 class Evaluation:
     """The outcome of the rules for one row: the values to store, or the errors."""
 
-    values: dict[str, Any]
+    values: ExtensionValues
     errors: list[str] = field(default_factory=list)
 
 
@@ -110,7 +127,7 @@ def check_extension(cell: str, policy: RowPolicy) -> str | None:
 def normalise_mac(cell: str) -> str | None:
     """Twelve hex digits in upper case, or None when the cell is not a MAC address."""
     compact = cell.strip().translate(MAC_SEPARATORS)
-    if len(compact) != 12 or not HEX_DIGITS.issuperset(compact):
+    if len(compact) != fields.MAC_ADDRESS.longest or not HEX_DIGITS.issuperset(compact):
         return None
     return compact.upper()
 
@@ -126,13 +143,13 @@ def unquote_formula(text: str) -> str:
     return text
 
 
-def usable_template(template: Mapping[str, Any]) -> bool:
+def usable_template(template: TemplateRow) -> bool:
     """Whether a template's defaults can make a valid extension (fault 38297 otherwise)."""
     texts_fit = all(
         isinstance(template[name], str)
-        and len(template[name]) <= 64
+        and len(template[name]) <= field.longest
         and not CONTROL_CHARACTER.search(template[name])
-        for name in ("title", "location")
+        for name, field in TEMPLATE_TEXTS
     )
     return (
         texts_fit
@@ -142,7 +159,7 @@ def usable_template(template: Mapping[str, Any]) -> bool:
     )
 
 
-def template_base(template: Mapping[str, Any]) -> dict[str, Any]:
+def template_base(template: TemplateRow) -> ExtensionBase:
     """The stored values a new extension starts from before its row is applied."""
     return {
         "first_name": "",
@@ -166,7 +183,7 @@ def evaluate(
     cells: Mapping[str, str],
     number: str,
     extension_type: ExtensionType,
-    base: Mapping[str, Any],
+    base: ExtensionBase,
     policy: RowPolicy,
     *,
     voicemail_pin_rule: VoicemailPinRule | None,
@@ -176,7 +193,7 @@ def evaluate(
     `voicemail_pin_rule` is the template's rule for a new (or replaced) extension, and None
     on update, where an empty voicemail cell keeps the stored PIN.
     """
-    values = dict(base)
+    values = cast(ExtensionValues, dict(base))
     values["number"] = number
     values["extension_type"] = extension_type.value
     errors: list[str] = []
@@ -209,15 +226,19 @@ def evaluate(
 
 
 def _apply_web_password(
-    cells: Mapping[str, str], values: dict[str, Any], errors: list[str], policy: RowPolicy
+    cells: Mapping[str, str], values: ExtensionValues, errors: list[str], policy: RowPolicy
 ) -> None:
     if policy.complex_passwords:
-        message, shortest, usable = RowMessage.WEB_PASSWORD_COMPLEX, 8, _is_strong
+        message, limit, usable = (
+            RowMessage.WEB_PASSWORD_COMPLEX,
+            fields.COMPLEX_WEB_PASSWORD,
+            _is_strong,
+        )
     else:
-        message, shortest, usable = RowMessage.WEB_PASSWORD, 4, _any_secret
+        message, limit, usable = RowMessage.WEB_PASSWORD, fields.WEB_PASSWORD, _any_secret
     password = _secret(cells, "password", errors)
     if isinstance(password, str):
-        if shortest <= len(password) <= 32 and usable(password):
+        if limit.shortest <= len(password) <= limit.longest and usable(password):
             values[NEW_WEB_PASSWORD] = password
         else:
             errors.append(message.format())
@@ -231,14 +252,14 @@ def _apply_web_password(
 def _apply_voicemail_pin(
     cells: Mapping[str, str],
     number: str,
-    values: dict[str, Any],
+    values: ExtensionValues,
     errors: list[str],
     rule: VoicemailPinRule | None,
     policy: RowPolicy,
 ) -> None:
     pin = _secret(cells, "voicemail_password", errors)
     if isinstance(pin, str):
-        if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 16):
+        if not (pin.isascii() and pin.isdigit() and _PIN_SHORTEST <= len(pin) <= _PIN_LONGEST):
             errors.append(RowMessage.VOICEMAIL_PASSWORD.format())
         elif policy.complex_passwords and _is_simple_pin(pin):
             errors.append(RowMessage.VOICEMAIL_PASSWORD_SIMPLE.format())
@@ -263,7 +284,7 @@ def _apply_phone_password(
     cells: Mapping[str, str],
     number: str,
     extension_type: ExtensionType,
-    values: dict[str, Any],
+    values: ExtensionValues,
     errors: list[str],
     policy: RowPolicy,
 ) -> None:
@@ -279,7 +300,7 @@ def _apply_phone_password(
             errors.append(RowMessage.PHONE_PASSWORD_REQUIRED.format())
         return
     problems = len(errors)
-    if len(secret) > 32:
+    if len(secret) > fields.PHONE_PASSWORD.longest:
         errors.append(RowMessage.PHONE_PASSWORD_LENGTH.format())
     elif policy.strong_phone_passwords and not _is_strong(secret):
         errors.append(RowMessage.PHONE_PASSWORD_WEAK.format())
@@ -314,7 +335,7 @@ def _is_simple_pin(pin: str) -> bool:
 
 def _is_strong(secret: str) -> bool:
     return (
-        len(secret) >= 8
+        len(secret) >= fields.STRONG_PHONE_PASSWORD.shortest
         and any(char.isalpha() for char in secret)
         and any(char.isdigit() for char in secret)
     )

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from itertools import islice
-from typing import IO, Any
+from typing import IO, cast
 
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,7 @@ from switchvox_server.history.recorder import UploadRecorder
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
 from switchvox_server.store.models import ExtensionType, VoicemailPinRule
+from switchvox_server.store.rows import ExtensionBase, ExtensionValues, StoredExtension, TemplateRow
 from switchvox_server.store.writer import BatchWriter
 
 BATCH_SIZE = 2000
@@ -52,7 +53,7 @@ class DupeProcess(IntEnum):
 class UploadOptions:
     extension_type: ExtensionType
     dupe_process: DupeProcess
-    template: Mapping[str, Any]
+    template: TemplateRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +209,8 @@ class _Planner:
         mac_owners = queries.owners_of_macs(self.session, macs)
         if self.fingerprint is not None:
             self.fingerprint.batch(existing, mac_owners)
-        inserts: list[dict[str, Any]] = []
-        rewrites: list[dict[str, Any]] = []
+        inserts: list[ExtensionValues] = []
+        rewrites: list[ExtensionValues] = []
         for record in batch:
             self._plan(record, existing, mac_owners, inserts, rewrites)
         if self.writer is not None:
@@ -220,10 +221,10 @@ class _Planner:
     def _plan(
         self,
         record: CsvRecord,
-        existing: Mapping[str, Mapping[str, Any]],
+        existing: Mapping[str, StoredExtension],
         mac_owners: Mapping[str, str],
-        inserts: list[dict[str, Any]],
-        rewrites: list[dict[str, Any]],
+        inserts: list[ExtensionValues],
+        rewrites: list[ExtensionValues],
     ) -> None:
         cells = record.cells
         number = cells.get("ext", "").strip()
@@ -244,7 +245,8 @@ class _Planner:
             self._report(Section.SKIPPED, record)
             return
         if stored is not None and dupe_process is DupeProcess.UPDATE:
-            base: Mapping[str, Any] = stored
+            # An update looks up every stored column (lookup_columns).
+            base: ExtensionBase = cast(ExtensionBase, stored)
             extension_type = ExtensionType(stored["extension_type"])
             pin_rule: VoicemailPinRule | None = None
         else:
@@ -271,7 +273,7 @@ class _Planner:
             self.recorder.row(record, section, (), stored, values)
 
     def _plan_ragged(
-        self, record: CsvRecord, number: str, existing: Mapping[str, Mapping[str, Any]]
+        self, record: CsvRecord, number: str, existing: Mapping[str, StoredExtension]
     ) -> None:
         """A row whose cell count differs from the header's: its cells may sit under the
         wrong labels, and a shifted cell can be a password, so only its extension cell is

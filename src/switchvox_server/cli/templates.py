@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.exc import IntegrityError
 
 from switchvox_server.cli.common import CommandError, prepared_database, record_id, say
 from switchvox_server.faults import FAULTS
 from switchvox_server.settings import Settings
+from switchvox_server.store import fields
 from switchvox_server.store.models import VoicemailPinRule
+from switchvox_server.store.rows import TemplateRow
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from switchvox_server.cli.common import Commands
 
 # Option names of the template settings, for messages.
@@ -29,8 +33,10 @@ _OPTIONS = {
 }
 # Why uploads would refuse a template for one setting, for messages.
 _LIMITS = {
-    "title": "it must be at most 64 characters, without control characters",
-    "location": "it must be at most 64 characters, without control characters",
+    **{
+        name: f"it must be at most {field.longest} characters, without control characters"
+        for name, field in (("title", fields.TITLE), ("location", fields.LOCATION))
+    },
     "lang_locale": "it must not be empty",
     "status": "it must not be empty",
 }
@@ -95,23 +101,22 @@ def _list(arguments: argparse.Namespace, settings: Settings) -> int:
         templates = list_templates(session)
     say("\t".join(("id", "name", *SETTINGS)))
     for template in templates:
-        cells = [template["id"], template["name"], *(template[name] for name in SETTINGS)]
+        columns: Mapping[str, object] = template  # read by the column names of SETTINGS
+        cells = [template["id"], template["name"], *(columns[name] for name in SETTINGS)]
         say("\t".join(_text(cell) for cell in cells))
     return 0
 
 
 def _show(arguments: argparse.Namespace, settings: Settings) -> int:
     from switchvox_server.bulk.rules import usable_template
-    from switchvox_server.store.queries import template_by_id
     from switchvox_server.store.templates import SETTINGS
 
     template_id: int = arguments.id
     with prepared_database(settings) as (database, _), database.sessions.begin() as session:
-        template = template_by_id(session, template_id)
-    if template is None:
-        raise CommandError(f"no template with the id {template_id}")
+        template = _existing_template(session, template_id)
+    columns: Mapping[str, object] = template  # read by the column names of SETTINGS
     for name in ("id", "name", *SETTINGS):
-        say(f"{name}: {_text(template[name])}")
+        say(f"{name}: {_text(columns[name])}")
     if not usable_template(template):
         say(f"usable: no (uploads with this template answer fault {_UNUSABLE})")
     return 0
@@ -147,7 +152,6 @@ def _edit(arguments: argparse.Namespace, settings: Settings) -> int:
     from switchvox_server.cli.imports import command_line_source
     from switchvox_server.history.changes import record_change
     from switchvox_server.history.recorder import ImportKind
-    from switchvox_server.store.queries import template_by_id
     from switchvox_server.store.templates import template_id_by_name, update_template
 
     template_id: int = arguments.id
@@ -156,9 +160,7 @@ def _edit(arguments: argparse.Namespace, settings: Settings) -> int:
             prepared_database(settings) as (database, _),
             database.exclusive_sessions.begin() as session,
         ):
-            template = template_by_id(session, template_id)
-            if template is None:
-                raise CommandError(f"no template with the id {template_id}")
+            template = _existing_template(session, template_id)
             values = _settings(arguments, template)
             if arguments.name is not None:
                 _check_name(arguments.name)
@@ -169,7 +171,8 @@ def _edit(arguments: argparse.Namespace, settings: Settings) -> int:
             if not values:
                 raise CommandError("nothing to change: give --name or a setting")
             update_template(session, template_id, values)
-            before = {name: template[name] for name in values}
+            stored: Mapping[str, object] = template
+            before = {name: stored[name] for name in values}
             record = {"action": "edit", "template_id": template_id, "before": before}
             import_id = record_change(
                 session, command_line_source(), ImportKind.TEMPLATE, record | {"after": values}
@@ -184,7 +187,6 @@ def _remove(arguments: argparse.Namespace, settings: Settings) -> int:
     from switchvox_server.cli.imports import command_line_source
     from switchvox_server.history.changes import record_change
     from switchvox_server.history.recorder import ImportKind
-    from switchvox_server.store.queries import template_by_id
     from switchvox_server.store.templates import remove_template, template_in_use
 
     template_id: int = arguments.id
@@ -192,9 +194,7 @@ def _remove(arguments: argparse.Namespace, settings: Settings) -> int:
         prepared_database(settings) as (database, _),
         database.exclusive_sessions.begin() as session,
     ):
-        template = template_by_id(session, template_id)
-        if template is None:
-            raise CommandError(f"no template with the id {template_id}")
+        template = _existing_template(session, template_id)
         users = template_in_use(session, template_id)
         if users:
             raise CommandError(
@@ -219,10 +219,10 @@ def _settings(
     given = {name: value for name in _OPTIONS if (value := getattr(arguments, name)) is not None}
     defaults = dict(current) if current is not None else default_settings()
     defaults |= {"id": 0, "name": arguments.name or ""}
-    if not usable_template(defaults | given):
+    if not usable_template(cast(TemplateRow, defaults | given)):
         # The defaults are usable, so trying each setting alone names the one at fault.
         for name, value in given.items():
-            if not usable_template(defaults | {name: value}):
+            if not usable_template(cast(TemplateRow, defaults | {name: value})):
                 raise CommandError(
                     f"{_OPTIONS[name]}: uploads would refuse such a template with fault"
                     f" {_UNUSABLE} ({_LIMITS.get(name, 'the value is unusable')})"
@@ -238,6 +238,15 @@ def _settings(
         if CONTROL_CHARACTER.search(value):
             raise CommandError(f"{_OPTIONS[name]} must not contain control characters")
     return given
+
+
+def _existing_template(session: Session, template_id: int) -> TemplateRow:
+    from switchvox_server.store.queries import template_by_id
+
+    template = template_by_id(session, template_id)
+    if template is None:
+        raise CommandError(f"no template with the id {template_id}")
+    return template
 
 
 def _check_name(name: str) -> None:

@@ -13,42 +13,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Integer,
-    String,
-    Table,
-    delete,
-    insert,
-    select,
-    text,
-)
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from switchvox_server.bulk.rules import CONTROL_CHARACTER
 from switchvox_server.control.errors import ControlError
 from switchvox_server.store import control_tables, history, retries
-from switchvox_server.store.models import (
-    AccessLevel,
-    AdminAccount,
-    Extension,
-    ExtensionType,
-    Template,
-    VoicemailPinRule,
-)
+from switchvox_server.store.models import AccessLevel, ExtensionType, VoicemailPinRule
+from switchvox_server.store.snapshot import SECTIONS, read_sections, replace_sections
 
 FORMAT = "switchvox-server-state/1"
-# Sections in the order they are written and restored (extensions refer to templates).
-SECTIONS: tuple[tuple[str, Table], ...] = (
-    ("templates", cast(Table, Template.__table__)),
-    ("admins", cast(Table, AdminAccount.__table__)),
-    ("extensions", cast(Table, Extension.__table__)),
-)
 # Columns whose values are one of a set, checked so a restored store holds only those.
 _CHOICES: Mapping[str, frozenset[str]] = {
     "access": frozenset(level.value for level in AccessLevel),
@@ -60,11 +37,9 @@ _CHOICES: Mapping[str, frozenset[str]] = {
 def dump(session: Session) -> dict[str, Any]:
     """The store as a state document."""
     document: dict[str, Any] = {"format": FORMAT}
-    for name, table in SECTIONS:
-        rows = session.execute(select(table).order_by(*table.primary_key.columns))
+    for name, rows in read_sections(session).items():
         document[name] = [
-            {column.name: _to_json(row[column.name]) for column in table.columns}
-            for row in rows.mappings()
+            {column: _to_json(value) for column, value in row.items()} for row in rows
         ]
     return document
 
@@ -76,19 +51,12 @@ def restore(session: Session, document: object) -> None:
     # The import history and stored retry answers describe the store being replaced.
     history.forget_all(session)
     retries.forget_all(session)
-    for _name, table in reversed(SECTIONS):
-        session.execute(delete(table))
     try:
-        for name, table in SECTIONS:
-            if sections[name]:
-                session.execute(insert(table), sections[name])
-        session.flush()
+        replace_sections(session, sections)
     except IntegrityError as error:
         raise ControlError(
             f"state: the document is not a consistent store ({error.orig})"
         ) from None
-    if session.get_bind().dialect.name == "postgresql":
-        _advance_sequences(session)
 
 
 def save_reset_point(session: Session) -> None:
@@ -100,19 +68,6 @@ def reset_point(session: Session) -> object | None:
     stored = control_tables.values_named(session, [control_tables.RESET_POINT_KEY])
     value = stored.get(control_tables.RESET_POINT_KEY)
     return None if value is None else json.loads(value)
-
-
-def _advance_sequences(session: Session) -> None:
-    # Rows went in with their own ids: move each id sequence past them, so the next
-    # template or extension created gets a fresh id. Names are the models' own.
-    for _name, table in SECTIONS:
-        (key,) = table.primary_key.columns
-        session.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', '{key.name}'),"
-                f" COALESCE((SELECT MAX({key.name}) FROM {table.name}), 0) + 1, false)"
-            )
-        )
 
 
 def _to_json(value: object) -> object:

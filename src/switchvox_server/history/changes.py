@@ -14,9 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.orm import Session
 
 from switchvox_server.faults import FAULTS, ApiError
@@ -32,10 +31,7 @@ from switchvox_server.history.records import (
 )
 from switchvox_server.store import history as store
 from switchvox_server.store.database import Database
-from switchvox_server.store.models import Extension
-from switchvox_server.store.queries import REWRITTEN_COLUMNS
 
-EXTENSIONS = cast(Table, Extension.__table__)
 # Conflicting extensions a fault names; the rest are counted.
 LISTED_CONFLICTS = 20
 
@@ -47,12 +43,6 @@ REMOVED = "removed"
 RESTORED = "restored"
 KEPT = "kept"
 NOT_FOUND = "not_found"
-
-_REWRITE = (
-    update(EXTENSIONS)
-    .where(EXTENSIONS.c.account_id == bindparam("restored_account_id"))
-    .values({column.name: bindparam(column.name) for column in REWRITTEN_COLUMNS})
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +149,7 @@ def _apply(
         for number, state, _ in targets
         if state is not None and number not in current
     ]
-    for chunk in store.chunks(removals):
-        session.execute(delete(EXTENSIONS).where(EXTENSIONS.c.number.in_(chunk)))
-    if rewrites:
-        session.execute(_REWRITE, rewrites)
-    if inserts:
-        session.execute(insert(EXTENSIONS), inserts)
+    store.put_back_extensions(session, removals, rewrites, inserts)
 
     import_id = store.next_import_id(session)
     records: list[RowRecord] = [

@@ -16,9 +16,9 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping
-from typing import Any
 
 from switchvox_server.faults import FAULTS, ApiError
+from switchvox_server.store.rows import StoredExtension
 
 HEADER = "Switchvox-Plan"
 PARAMETER = "plan"
@@ -38,9 +38,7 @@ class PlanFingerprint:
         for part in parts:
             self._add(part)
 
-    def batch(
-        self, existing: Mapping[str, Mapping[str, Any]], mac_owners: Mapping[str, str]
-    ) -> None:
+    def batch(self, existing: Mapping[str, StoredExtension], mac_owners: Mapping[str, str]) -> None:
         """Add one batch's lookups. A number or MAC address met in an earlier batch is
         left out: its later rows are repeats, and a writing upload would find its own row."""
         numbers = sorted(number for number in existing if number not in self._seen)

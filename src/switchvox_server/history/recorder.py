@@ -31,6 +31,7 @@ from switchvox_server.store.history import (
     versions_of,
 )
 from switchvox_server.store.queries import REWRITTEN_COLUMNS
+from switchvox_server.store.rows import ExtensionValues, StoredExtension
 from switchvox_server.store.writer import BatchWriter
 
 _HASH_CHUNK = 1024 * 1024
@@ -129,8 +130,8 @@ class UploadRecorder:
         record: CsvRecord,
         section: Section,
         errors: tuple[str, ...],
-        stored: Mapping[str, Any] | None,
-        values: Mapping[str, Any] | None = None,
+        stored: StoredExtension | None,
+        values: ExtensionValues | None = None,
     ) -> None:
         """Record one row's outcome; `stored` is what a rewritten extension held before and
         `values` what it holds now."""

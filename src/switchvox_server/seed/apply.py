@@ -8,9 +8,8 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from tempfile import TemporaryFile
-from typing import IO, Any
+from typing import IO
 
-from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from switchvox_server.bulk.csv_reader import COLUMNS
@@ -24,7 +23,6 @@ from switchvox_server.bulk.upload import (
     bulk_upload,
 )
 from switchvox_server.faults import ApiError
-from switchvox_server.passwords import digest_ha1, hash_password, verify_ha1
 from switchvox_server.seed.declaration import (
     DEFAULT_TEMPLATE_ID,
     DEFAULT_TEMPLATE_NAME,
@@ -36,16 +34,25 @@ from switchvox_server.seed.declaration import (
 )
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
-from switchvox_server.store.accounts import DEFAULT_ADMIN
+from switchvox_server.store.accounts import (
+    DEFAULT_ADMIN,
+    put_admin,
+    remove_admins_except,
+    remove_all_extensions,
+)
 from switchvox_server.store.database import Database
 from switchvox_server.store.models import (
     AccessLevel,
-    AdminAccount,
-    Extension,
     ExtensionType,
-    Template,
 )
-from switchvox_server.store.templates import default_settings
+from switchvox_server.store.rows import TemplateRow
+from switchvox_server.store.templates import (
+    default_settings,
+    put_template,
+    remove_templates_except,
+    restore_template,
+    template_id_by_name,
+)
 from switchvox_server.store.writer import SessionWriter
 
 
@@ -95,22 +102,12 @@ def reset_to_seed(
     settings (or is made again, if it was removed); then applies the seed.
     """
     with database.exclusive_sessions.begin() as session:
-        session.execute(delete(Extension))
-        admins = {admin.name for admin in seed.admins} | {DEFAULT_ADMIN}
-        session.execute(delete(AdminAccount).where(AdminAccount.name.not_in(admins)))
-        templates = {template.name for template in seed.templates}
-        session.execute(
-            delete(Template).where(
-                Template.id != DEFAULT_TEMPLATE_ID, Template.name.not_in(templates)
-            )
+        remove_all_extensions(session)
+        remove_admins_except(session, {admin.name for admin in seed.admins} | {DEFAULT_ADMIN})
+        remove_templates_except(
+            session, DEFAULT_TEMPLATE_ID, {template.name for template in seed.templates}
         )
-        default = {"name": DEFAULT_TEMPLATE_NAME, **default_settings()}
-        if session.scalar(select(Template.id).where(Template.id == DEFAULT_TEMPLATE_ID)):
-            session.execute(
-                update(Template).where(Template.id == DEFAULT_TEMPLATE_ID).values(**default)
-            )
-        else:  # removed since: the start of a store has it (SPEC §7)
-            session.execute(insert(Template).values(id=DEFAULT_TEMPLATE_ID, **default))
+        restore_template(session, DEFAULT_TEMPLATE_ID, DEFAULT_TEMPLATE_NAME, default_settings())
         if settings.admin_password is not None:
             default_admin = AdminSeed(DEFAULT_ADMIN, settings.admin_password, AccessLevel.FULL)
             _apply_admins(session, [default_admin])
@@ -134,50 +131,27 @@ def _apply_templates(
     created = updated = 0
     ids: dict[str, int] = {}
     for declared in templates:
-        stored = session.scalars(select(Template).where(Template.name == declared.name)).first()
-        if stored is None:
-            stored = Template(name=declared.name, **declared.values())
-            session.add(stored)
-            session.flush()  # for its id from the table's sequence
+        template_id, was_created = put_template(session, declared.name, declared.values())
+        if was_created:
             created += 1
         else:
-            for name, value in declared.values().items():
-                setattr(stored, name, value)
             updated += 1
-        if declared.id is not None and declared.id != stored.id:
+        if declared.id is not None and declared.id != template_id:
             raise SeedError(
-                f"the template {declared.name!r} has the id {stored.id}, not {declared.id}"
+                f"the template {declared.name!r} has the id {template_id}, not {declared.id}"
                 " as the seed expects (template ids come from the database)"
             )
-        ids[declared.name] = stored.id
-    session.flush()
+        ids[declared.name] = template_id
     return Counts(created, updated), ids
 
 
 def _apply_admins(session: Session, admins: Iterable[AdminSeed]) -> Counts:
     created = updated = 0
     for declared in admins:
-        stored = session.scalars(
-            select(AdminAccount).where(AdminAccount.name == declared.name)
-        ).first()
-        if stored is None:
-            session.add(
-                AdminAccount(
-                    name=declared.name,
-                    access=declared.access.value,
-                    password_hash=hash_password(declared.password),
-                    digest_ha1=digest_ha1(declared.name, declared.password),
-                )
-            )
+        if put_admin(session, declared.name, declared.password, declared.access):
             created += 1
-            continue
-        # Both forms are always written together; checking the cheap one saves an scrypt
-        # hash per admin on every run of an unchanged seed.
-        if not verify_ha1(declared.name, declared.password, stored.digest_ha1):
-            stored.password_hash = hash_password(declared.password)
-            stored.digest_ha1 = digest_ha1(declared.name, declared.password)
-        stored.access = declared.access.value
-        updated += 1
+        else:
+            updated += 1
     session.flush()
     return Counts(created, updated)
 
@@ -226,8 +200,8 @@ def _apply_extensions(
     return Counts(created, updated)
 
 
-def _template_by_name(session: Session, name: str) -> Mapping[str, Any]:
-    template_id = session.scalars(select(Template.id).where(Template.name == name)).first()
+def _template_by_name(session: Session, name: str) -> TemplateRow:
+    template_id = template_id_by_name(session, name)
     template = None if template_id is None else queries.template_by_id(session, template_id)
     if template is None:
         raise SeedError(f"there is no template named {name!r} for the seed's extensions")

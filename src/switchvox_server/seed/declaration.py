@@ -15,6 +15,7 @@ from typing import Any, NoReturn, TypeVar
 from switchvox_server.bulk.csv_reader import COLUMNS
 from switchvox_server.bulk.rules import CONTROL_CHARACTER
 from switchvox_server.faults import SwitchvoxServerError
+from switchvox_server.store import fields
 from switchvox_server.store.accounts import admin_name_problem
 from switchvox_server.store.models import (
     AccessLevel,
@@ -25,8 +26,8 @@ from switchvox_server.store.templates import default_settings
 
 DEFAULT_TEMPLATE_ID = 1
 DEFAULT_TEMPLATE_NAME = "Default"
-# Text limits are the column sizes, checked here so PostgreSQL never refuses a long value.
-_NAME_LIMIT = 64
+# Text limits are the column sizes (store/fields.py), checked here so PostgreSQL never refuses
+# a long value.
 # Columns a TOML or JSON number may stand for; any other column must be a string.
 _NUMERIC_COLUMNS = frozenset({"ext", "voicemail_password"})
 
@@ -134,11 +135,11 @@ def _template(entry: _Entry) -> TemplateSeed:
     template = TemplateSeed(
         name=entry.name(),
         id=entry.integer("id"),
-        lang_locale=entry.text("lang_locale", limit=16),
+        lang_locale=entry.text("lang_locale", limit=fields.LANG_LOCALE.longest),
         can_dial_from_ivr=entry.flag("can_dial_from_ivr"),
-        status=entry.text("status", limit=16),
-        title=entry.text("title", limit=64),
-        location=entry.text("location", limit=64),
+        status=entry.text("status", limit=fields.STATUS.longest),
+        title=entry.text("title", limit=fields.TITLE.longest),
+        location=entry.text("location", limit=fields.LOCATION.longest),
         voicemail_enabled=entry.flag("voicemail_enabled"),
         voicemail_pin_rule=entry.choice("voicemail_pin_rule", VoicemailPinRule),
     )
@@ -167,7 +168,7 @@ def _extension(entry: _Entry) -> ExtensionSeed:
     if not cells["ext"].strip():
         entry.fail("'ext' must not be empty")
     extension_type = entry.choice("type", ExtensionType)
-    template = entry.text("template", limit=_NAME_LIMIT)
+    template = entry.text("template", limit=fields.TEMPLATE_NAME.longest)
     entry.finish()
     return ExtensionSeed(
         cells={column: cell or "" for column, cell in cells.items()},
@@ -246,7 +247,8 @@ class _Entry:
         return value
 
     def name(self) -> str:
-        name = self.required_text("name", limit=_NAME_LIMIT)
+        # Template and admin names have the same limit; admin_name_problem checks it again.
+        name = self.required_text("name", limit=fields.TEMPLATE_NAME.longest)
         if not name.strip() or name != name.strip():
             self.fail("'name' must not be empty nor start or end with spaces")
         self.where = f"{self.where} ({name!r})"

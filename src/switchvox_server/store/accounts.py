@@ -4,17 +4,19 @@ and never commit."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
-from switchvox_server.passwords import digest_ha1, hash_password
+from switchvox_server.passwords import digest_ha1, hash_password, verify_ha1
+from switchvox_server.store.fields import ADMIN_NAME
 from switchvox_server.store.models import AccessLevel, AdminAccount, Extension, ServerSecret
 
 DEFAULT_ADMIN = "admin"
-MAX_ADMIN_NAME_LENGTH = 64  # AdminAccount.name is a String(64)
+MAX_ADMIN_NAME_LENGTH = ADMIN_NAME.longest
 SECRET_KEY_NAME = "secret_key"
 
 
@@ -66,15 +68,14 @@ def extension_credentials(session: Session, number: str) -> StoredCredentials | 
     return None if ha1 is None else StoredCredentials(None, ha1, None)
 
 
+def _stored_password(name: str, password: str) -> dict[str, str]:
+    """The two forms an admin's password is kept in, always written together: the scrypt
+    hash for Basic and the HA1 for Digest (which binds the name too)."""
+    return {"password_hash": hash_password(password), "digest_ha1": digest_ha1(name, password)}
+
+
 def add_admin(session: Session, name: str, password: str, access: AccessLevel) -> None:
-    session.add(
-        AdminAccount(
-            name=name,
-            access=access.value,
-            password_hash=hash_password(password),
-            digest_ha1=digest_ha1(name, password),
-        )
-    )
+    session.add(AdminAccount(name=name, access=access.value, **_stored_password(name, password)))
 
 
 def set_admin_password(session: Session, name: str, password: str) -> bool:
@@ -82,9 +83,36 @@ def set_admin_password(session: Session, name: str, password: str) -> bool:
     result = session.execute(
         update(AdminAccount)
         .where(AdminAccount.name == name)
-        .values(password_hash=hash_password(password), digest_ha1=digest_ha1(name, password))
+        .values(_stored_password(name, password))
     )
     return bool(cast(CursorResult[Any], result).rowcount)
+
+
+def put_admin(session: Session, name: str, password: str, access: AccessLevel) -> bool:
+    """Make the admin `name` exist with this password and access; True when it was created.
+
+    An unchanged password is not hashed again: the cheap HA1 tells, and it saves an scrypt
+    hash per admin each time a seed that declares it is applied.
+    """
+    stored = session.execute(
+        select(AdminAccount.digest_ha1).where(AdminAccount.name == name)
+    ).scalar_one_or_none()
+    if stored is None:
+        add_admin(session, name, password, access)
+        return True
+    values: dict[str, str] = {"access": access.value}
+    if not verify_ha1(name, password, stored):
+        values |= _stored_password(name, password)
+    session.execute(update(AdminAccount).where(AdminAccount.name == name).values(values))
+    return False
+
+
+def remove_all_extensions(session: Session) -> None:
+    session.execute(delete(Extension))
+
+
+def remove_admins_except(session: Session, names: Collection[str]) -> None:
+    session.execute(delete(AdminAccount).where(AdminAccount.name.not_in(names)))
 
 
 def remove_admin(session: Session, name: str) -> bool:

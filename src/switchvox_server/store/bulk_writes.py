@@ -8,13 +8,17 @@ process that stores large uploads stays small.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from switchvox_server.passwords import settle_secrets
+from switchvox_server.store.rows import ExtensionValues
 
-Rows = Sequence[dict[str, Any]]
+# An upload's extension rows, new and rewritten.
+Rows = Sequence[ExtensionValues]
+# The parameters of a PlainStatement, one mapping per run.
+StatementRows = Sequence[Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +46,7 @@ class PlainStatement:
     """The parameter order of positional drivers; None when parameters are named."""
 
 
-def execute_rows(dbapi_connection: Any, statement: PlainStatement, rows: Rows) -> None:
+def execute_rows(dbapi_connection: Any, statement: PlainStatement, rows: StatementRows) -> None:
     """Run `statement` for each of `rows` (mappings of its parameters) in one call."""
     order = statement.order
     parameters = rows if order is None else [[row[name] for name in order] for row in rows]
@@ -67,21 +71,24 @@ def write_rows(
         row["date_created"] = statements.created_at
     for row in rewrites:
         settle_secrets(row, secret_key)
+    # The statements name their columns from the table; the rows are read by those names.
+    new_rows: StatementRows = inserts
+    stored_rows: StatementRows = rewrites
     cursor = dbapi_connection.cursor()
     try:
-        if inserts:
+        if new_rows:
             columns = statements.insert_columns
-            values = [[row[name] for name in columns] for row in inserts]
+            values = [[row[name] for name in columns] for row in new_rows]
             if statements.copy:
                 with cursor.copy(statements.insert_sql) as copy:
                     for cells in values:
                         copy.write_row(cells)
             else:
                 cursor.executemany(statements.insert_sql, values)
-        if rewrites:
+        if stored_rows:
             order = statements.rewrite_order
             parameters = (
-                rewrites if order is None else [[row[n] for n in order] for row in rewrites]
+                stored_rows if order is None else [[row[n] for n in order] for row in stored_rows]
             )
             cursor.executemany(statements.rewrite_sql, parameters)
     finally:

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from switchvox_server.store.bulk_writes import PlainStatement
 from switchvox_server.store.models import Base, Extension
+from switchvox_server.store.queries import REWRITTEN_COLUMNS
 
 # Numbers per IN (...) list: well under SQLite's variable limit.
 CHUNK = 2000
@@ -138,6 +139,29 @@ def stored_extensions(session: Session, numbers: Collection[str]) -> dict[str, d
         query = select(EXTENSIONS).where(EXTENSIONS.c.number.in_(chunk))
         found.update((row.number, dict(row._mapping)) for row in session.execute(query))
     return found
+
+
+_RESTORE_BY_ACCOUNT = (
+    update(EXTENSIONS)
+    .where(EXTENSIONS.c.account_id == bindparam("restored_account_id"))
+    .values({column.name: bindparam(column.name) for column in REWRITTEN_COLUMNS})
+)
+
+
+def put_back_extensions(
+    session: Session,
+    removals: Sequence[str],
+    rewrites: Sequence[Mapping[str, Any]],
+    inserts: Sequence[Mapping[str, Any]],
+) -> None:
+    """Put extensions into the states an undo or a removal chose: remove the numbers of
+    `removals`, rewrite stored ones (by their `restored_account_id`), insert the others."""
+    for chunk in chunks(removals):
+        session.execute(delete(EXTENSIONS).where(EXTENSIONS.c.number.in_(chunk)))
+    if rewrites:
+        session.execute(_RESTORE_BY_ACCOUNT, rewrites)
+    if inserts:
+        session.execute(insert(EXTENSIONS), inserts)
 
 
 def _upsert_versions(dialect: Dialect) -> Any:

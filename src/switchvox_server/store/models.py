@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, MetaData, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from switchvox_server.store import fields
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -49,15 +51,15 @@ class Template(Base):
     __tablename__ = "templates"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    lang_locale: Mapped[str] = mapped_column(String(16), default="en_us")
+    name: Mapped[str] = mapped_column(String(fields.TEMPLATE_NAME.longest), unique=True)
+    lang_locale: Mapped[str] = mapped_column(String(fields.LANG_LOCALE.longest), default="en_us")
     can_dial_from_ivr: Mapped[bool] = mapped_column(default=True)
-    status: Mapped[str] = mapped_column(String(16), default="1")
-    title: Mapped[str] = mapped_column(String(64), default="")
-    location: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(fields.STATUS.longest), default="1")
+    title: Mapped[str] = mapped_column(String(fields.TITLE.longest), default="")
+    location: Mapped[str] = mapped_column(String(fields.LOCATION.longest), default="")
     voicemail_enabled: Mapped[bool] = mapped_column(default=True)
     voicemail_pin_rule: Mapped[str] = mapped_column(
-        String(16), default=VoicemailPinRule.EXTENSION.value
+        String(fields.CHOICE_LENGTH), default=VoicemailPinRule.EXTENSION.value
     )
 
 
@@ -69,20 +71,20 @@ class Extension(Base):
     __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy's own name)
 
     account_id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
-    extension_type: Mapped[str] = mapped_column(String(16))
-    first_name: Mapped[str] = mapped_column(String(32))
-    last_name: Mapped[str] = mapped_column(String(32))
-    email: Mapped[str] = mapped_column(String(254))
-    title: Mapped[str] = mapped_column(String(64), default="")
-    location: Mapped[str] = mapped_column(String(64), default="")
-    web_password_ha1: Mapped[str] = mapped_column(String(32))
-    voicemail_pin_digest: Mapped[str | None] = mapped_column(String(64))
-    phone_password_ha1: Mapped[str | None] = mapped_column(String(32))
-    mac_address: Mapped[str | None] = mapped_column(String(12), unique=True)
+    number: Mapped[str] = mapped_column(String(fields.EXTENSION_NUMBER.longest), unique=True)
+    extension_type: Mapped[str] = mapped_column(String(fields.CHOICE_LENGTH))
+    first_name: Mapped[str] = mapped_column(String(fields.FIRST_NAME.longest))
+    last_name: Mapped[str] = mapped_column(String(fields.LAST_NAME.longest))
+    email: Mapped[str] = mapped_column(String(fields.EMAIL.longest))
+    title: Mapped[str] = mapped_column(String(fields.TITLE.longest), default="")
+    location: Mapped[str] = mapped_column(String(fields.LOCATION.longest), default="")
+    web_password_ha1: Mapped[str] = mapped_column(String(fields.HA1_LENGTH))
+    voicemail_pin_digest: Mapped[str | None] = mapped_column(String(fields.PIN_DIGEST_LENGTH))
+    phone_password_ha1: Mapped[str | None] = mapped_column(String(fields.HA1_LENGTH))
+    mac_address: Mapped[str | None] = mapped_column(String(fields.MAC_ADDRESS.longest), unique=True)
     template_id: Mapped[int] = mapped_column(ForeignKey("templates.id"))
-    status: Mapped[str] = mapped_column(String(16))
-    lang_locale: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(fields.STATUS.longest))
+    lang_locale: Mapped[str] = mapped_column(String(fields.LANG_LOCALE.longest))
     can_dial_from_ivr: Mapped[bool]
     voicemail_enabled: Mapped[bool]
     date_created: Mapped[datetime] = mapped_column(server_default=func.current_timestamp())
@@ -94,10 +96,12 @@ class AdminAccount(Base):
     __tablename__ = "admin_accounts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    access: Mapped[str] = mapped_column(String(16), default=AccessLevel.FULL.value)
-    password_hash: Mapped[str] = mapped_column(String(200))
-    digest_ha1: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(fields.ADMIN_NAME.longest), unique=True)
+    access: Mapped[str] = mapped_column(
+        String(fields.CHOICE_LENGTH), default=AccessLevel.FULL.value
+    )
+    password_hash: Mapped[str] = mapped_column(String(fields.PASSWORD_HASH_LENGTH))
+    digest_ha1: Mapped[str] = mapped_column(String(fields.HA1_LENGTH))
 
 
 class ServerSecret(Base):

@@ -3,7 +3,7 @@ transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from switchvox_server.store.bulk_writes import BulkStatements
 from switchvox_server.store.models import Extension, Template
+from switchvox_server.store.rows import StoredExtension, TemplateRow
 
 EXTENSIONS = cast(Table, Extension.__table__)
 # What a stored extension contributes to an update: every column the row rules may keep.
@@ -21,12 +22,12 @@ STORED_COLUMNS = tuple(
 )
 
 
-def template_by_id(session: Session, template_id: int) -> Mapping[str, Any] | None:
-    """The template's columns as a mapping, or None when there is no such template."""
+def template_by_id(session: Session, template_id: int) -> TemplateRow | None:
+    """The template's columns, or None when there is no such template."""
     row = session.execute(
         select(Template.__table__).where(Template.__table__.c.id == template_id)
     ).first()
-    return None if row is None else dict(row._mapping)
+    return None if row is None else cast(TemplateRow, dict(row._mapping))
 
 
 def count_extensions(session: Session) -> int:
@@ -40,7 +41,7 @@ def extensions_by_number(
     session: Session,
     numbers: Collection[str],
     columns: Sequence[Column[Any]] = STORED_COLUMNS,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, StoredExtension]:
     """The stored extensions among `numbers`, keyed by number, in one query; each holds
     `columns` (which must include `number`), by name."""
     if not numbers:
@@ -48,7 +49,9 @@ def extensions_by_number(
     names = [column.name for column in columns]
     at = names.index("number")
     rows = session.execute(select(*columns).where(EXTENSIONS.c.number.in_(list(numbers))))
-    return {row[at]: dict(zip(names, row, strict=True)) for row in rows.all()}
+    return {
+        row[at]: cast(StoredExtension, dict(zip(names, row, strict=True))) for row in rows.all()
+    }
 
 
 def owners_of_macs(session: Session, macs: Collection[str]) -> dict[str, str]:

@@ -3,13 +3,14 @@ never commit."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, cast
 
 from sqlalchemy import ColumnDefault, String, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from switchvox_server.store.models import Extension, Template
+from switchvox_server.store.rows import TemplateRow
 
 TEMPLATES = cast(Table, Template.__table__)
 EXTENSIONS = cast(Table, Extension.__table__)
@@ -32,10 +33,10 @@ def default_settings() -> dict[str, Any]:
     }
 
 
-def list_templates(session: Session) -> list[dict[str, Any]]:
+def list_templates(session: Session) -> list[TemplateRow]:
     """Every template with all its columns, by id."""
     rows = session.execute(select(TEMPLATES).order_by(TEMPLATES.c.id))
-    return [dict(row._mapping) for row in rows]
+    return [cast(TemplateRow, dict(row._mapping)) for row in rows]
 
 
 def template_id_by_name(session: Session, name: str) -> int | None:
@@ -61,6 +62,16 @@ def add_template(session: Session, name: str, settings: Mapping[str, Any]) -> in
     return new_id
 
 
+def put_template(session: Session, name: str, settings: Mapping[str, Any]) -> tuple[int, bool]:
+    """Make the template `name` hold `settings`, creating it if need be: its id, and
+    whether it was created."""
+    template_id = template_id_by_name(session, name)
+    if template_id is None:
+        return add_template(session, name, settings), True
+    update_template(session, template_id, settings)
+    return template_id, False
+
+
 def template_in_use(session: Session, template_id: int) -> int:
     """How many extensions were made from the template."""
     query = (
@@ -79,3 +90,21 @@ def update_template(session: Session, template_id: int, values: Mapping[str, Any
 
 def remove_template(session: Session, template_id: int) -> None:
     session.execute(delete(TEMPLATES).where(TEMPLATES.c.id == template_id))
+
+
+def restore_template(
+    session: Session, template_id: int, name: str, settings: Mapping[str, Any]
+) -> None:
+    """Give the template `template_id` this name and these settings, making it again under
+    that id if it was removed (a reset brings back the template every store starts with)."""
+    if session.execute(select(TEMPLATES.c.id).where(TEMPLATES.c.id == template_id)).first():
+        update_template(session, template_id, {"name": name, **settings})
+    else:
+        session.execute(insert(TEMPLATES).values(id=template_id, name=name, **settings))
+
+
+def remove_templates_except(session: Session, keep_id: int, names: Collection[str]) -> None:
+    """Remove every template but the one with `keep_id` and those named in `names`."""
+    session.execute(
+        delete(TEMPLATES).where(TEMPLATES.c.id != keep_id, TEMPLATES.c.name.not_in(names))
+    )

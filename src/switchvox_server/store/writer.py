@@ -39,6 +39,7 @@ from switchvox_server.store.bulk_writes import (
     BulkStatements,
     PlainStatement,
     Rows,
+    StatementRows,
     execute_rows,
     write_rows,
 )
@@ -69,7 +70,7 @@ class BatchWriter(Protocol):
 
     def write(self, inserts: Rows, rewrites: Rows) -> None: ...
 
-    def execute(self, statement: PlainStatement, rows: Rows) -> None:
+    def execute(self, statement: PlainStatement, rows: StatementRows) -> None:
         """Run another statement of the upload (its history record) in its transaction."""
         ...
 
@@ -96,7 +97,7 @@ class SessionWriter:
         driver = connection.connection.driver_connection
         write_rows(driver, self._statements, inserts, rewrites, self._secret_key)
 
-    def execute(self, statement: PlainStatement, rows: Rows) -> None:
+    def execute(self, statement: PlainStatement, rows: StatementRows) -> None:
         if rows:
             execute_rows(self._session.connection().connection.driver_connection, statement, rows)
 
@@ -181,7 +182,7 @@ class ProcessWriter:
             self._fail_with_last_word()
         self._send((protocol.WRITE, inserts, rewrites))
 
-    def execute(self, statement: PlainStatement, rows: Rows) -> None:
+    def execute(self, statement: PlainStatement, rows: StatementRows) -> None:
         if not rows:
             return
         if self._answer_waiting():
