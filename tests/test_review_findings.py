@@ -133,8 +133,8 @@ def test_an_empty_plan_is_refused_not_ignored(
 def test_undo_that_would_clash_on_a_mac_is_not_an_internal_error(
     make_client: Callable[..., TestClient],
 ) -> None:
-    """Undo restoring a MAC address another extension now holds answers a fault that names
-    the conflict (not 10008 `The server could not complete the request.`)."""
+    """Undo restoring a MAC address another extension now holds is refused with 10032, naming
+    that extension and the address (not 10008 `The server could not complete the request.`)."""
     client = _control(make_client)
     mac_header = HEADER + ",digium_phone_mac_address"
     _upload(client, f"{mac_header}\n901,A,B,a@b.c,webpw12,phonepw1,1234,001122334455\n")
@@ -145,7 +145,8 @@ def test_undo_that_would_clash_on_a_mac_is_not_an_internal_error(
         "<import_id>2</import_id><force>1</force></parameters></request>"
     )
     answer = client.post("/xml", auth=("admin", "admin-secret"), content=body).text
-    assert 'code="10008"' not in answer
+    assert 'code="10032"' in answer
+    assert "extension 902 now has the MAC address 001122334455" in answer
 
 
 @pytest.mark.usefixtures("cli_environment")

@@ -12,7 +12,7 @@ so that an upload that creates one never needs to look its version up.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from switchvox_server.history.records import (
     storable_state,
 )
 from switchvox_server.store import history as store
+from switchvox_server.store import queries
 from switchvox_server.store.database import Database
 
 # Conflicting extensions a fault names; the rest are counted.
@@ -117,6 +118,25 @@ def _check_undoable(target: Mapping[str, Any]) -> None:
         raise ApiError(FAULTS.NOT_UNDOABLE, import_id, "it wrote nothing")
 
 
+def _check_macs_free(
+    session: Session,
+    import_id: int,
+    restored: Sequence[Mapping[str, Any]],
+    removed: Collection[str],
+) -> None:
+    """Refuse the undo when a MAC address it would put back now belongs to an extension it
+    does not itself remove or restore: MAC addresses are unique across the system."""
+    wanted = {state["mac_address"]: state["number"] for state in restored if state["mac_address"]}
+    touched = {*removed, *(state["number"] for state in restored)}
+    for mac, owner in queries.owners_of_macs(session, wanted).items():
+        if owner not in touched:
+            raise ApiError(
+                FAULTS.NOT_UNDOABLE,
+                import_id,
+                f"extension {owner} now has the MAC address {mac} it would put back",
+            )
+
+
 def _listed(numbers: Sequence[str]) -> str:
     shown = ", ".join(numbers[:LISTED_CONFLICTS])
     more = len(numbers) - LISTED_CONFLICTS
@@ -149,6 +169,8 @@ def _apply(
         for number, state, _ in targets
         if state is not None and number not in current
     ]
+    if undoes is not None:
+        _check_macs_free(session, undoes, [*rewrites, *inserts], set(removals))
     store.put_back_extensions(session, removals, rewrites, inserts)
 
     import_id = store.next_import_id(session)
