@@ -17,25 +17,15 @@ from switchvox_server.store.models import AccessLevel
 from tests.conftest import ADMIN_PASSWORD
 from tests.helpers import canonical, upload
 from tests.test_auth_http import DIGEST_CHALLENGE, digest
+from tests.test_extension_methods import ATTRIBUTES as GET_INFO_ATTRIBUTES
 
 GET_MY_INFO = "switchvox.users.getMyInfo"
 SETTINGS = "switchvox.extensions.settings.getInfo"
 CALL = "switchvox.call"
 PERMISSION_DENIED = (27168, "Your account is not permitted to run this action.")
+# getMyInfo's <extension/> carries getInfo's attributes but the last three (SPEC §9).
 MY_INFO_ATTRIBUTES = [
-    "number",
-    "status",
-    "can_dial_from_ivr",
-    "account_id",
-    "display",
-    "date_created",
-    "type",
-    "type_display",
-    "first_name",
-    "last_name",
-    "email_address",
-    "template_id",
-    "template_name",
+    name for name in GET_INFO_ATTRIBUTES if name not in {"title", "location", "lang_locale"}
 ]
 # Valid under both profiles.
 CSV = (
