@@ -16,8 +16,9 @@ from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from switchvox_server.store.accounts import add_admin
 from switchvox_server.store.database import Database
-from switchvox_server.store.models import Extension
+from switchvox_server.store.models import AccessLevel, Extension
 from switchvox_server.store.rows import ExtensionValues
 from tests.conftest import ADMIN_PASSWORD, FIXTURES
 
@@ -223,3 +224,12 @@ def _engine(source: StoreSource) -> Iterator[Engine]:
         yield source.engine
     else:
         yield cast(Starlette, source.app).state.database.engine
+
+
+def sign_in_as_new_admin(client: TestClient, name: str, access: AccessLevel) -> None:
+    """Add the admin `name` (password `<name>-secret`) to the client's store and make the
+    client call as it from now on."""
+    database: Database = client.app.state.database  # type: ignore[attr-defined]
+    with database.exclusive_sessions.begin() as session:
+        add_admin(session, name, f"{name}-secret", access)
+    client.auth = (name, f"{name}-secret")

@@ -10,9 +10,8 @@ import pytest
 from lxml import etree
 from starlette.testclient import TestClient
 
-from switchvox_server.store.accounts import add_admin
 from switchvox_server.store.models import AccessLevel
-from tests.helpers import fault, request_xml, upload
+from tests.helpers import fault, request_xml, sign_in_as_new_admin, upload
 
 GET_INFO = "switchvox.extensions.getInfo"
 SEARCH = "switchvox.extensions.search"
@@ -451,9 +450,7 @@ def test_search_reports_every_bad_value(client: TestClient) -> None:
 def test_read_only_admin_may_read_but_not_upload(client: TestClient) -> None:
     """A read-only admin calls getInfo and search, and gets fault 27168 for bulk upload."""
     populate(client)
-    with client.app.state.database.sessions.begin() as session:  # type: ignore[attr-defined]
-        add_admin(session, "reader", "reader-secret", AccessLevel.READ_ONLY)
-    client.auth = ("reader", "reader-secret")
+    sign_in_as_new_admin(client, "reader", AccessLevel.READ_ONLY)
     assert numbers(call(client, GET_INFO, extensions=listed("extension", ["301"]))) == ["301"]
     assert numbers(call(client, SEARCH)) == ALL_BY_NUMBER
     assert fault(upload(client, csv_of([("304", "New", "Person")]))) == (

@@ -14,11 +14,16 @@ from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
 from switchvox_server.faults import FAULTS
-from switchvox_server.store.accounts import add_admin
-from switchvox_server.store.database import open_database
 from switchvox_server.store.models import AccessLevel
 from tests.conftest import FIXTURES
-from tests.helpers import fault, request_xml, section, stored_extensions, upload
+from tests.helpers import (
+    fault,
+    request_xml,
+    section,
+    sign_in_as_new_admin,
+    stored_extensions,
+    upload,
+)
 
 EXAMPLE = (FIXTURES / "example.csv").read_text()
 LIST = "switchvox_server.imports.list"
@@ -220,11 +225,7 @@ def test_read_only_admins_list_and_show_but_do_not_undo(
 ) -> None:
     """A read_only admin may list and show imports; undo is refused as for bulk upload."""
     upload(client, HEADER + ROWS)
-    database = open_database(database_url)
-    with database.exclusive_sessions.begin() as session:
-        add_admin(session, "auditor", "auditor password", AccessLevel.READ_ONLY)
-    database.dispose()
-    client.auth = ("auditor", "auditor password")
+    sign_in_as_new_admin(client, "auditor", AccessLevel.READ_ONLY)
     assert call(client, LIST).find("result/imports/import") is not None
     assert call(client, SHOW, import_id=1).find("result/import") is not None
     code, _ = fault(call(client, UNDO, import_id=1))

@@ -12,10 +12,9 @@ from lxml import etree
 from starlette.testclient import TestClient
 
 from switchvox_server.profiles import Profile
-from switchvox_server.store.accounts import add_admin
 from switchvox_server.store.models import AccessLevel
 from tests.conftest import ADMIN_PASSWORD
-from tests.helpers import canonical, upload
+from tests.helpers import canonical, sign_in_as_new_admin, upload
 from tests.test_auth_http import DIGEST_CHALLENGE, digest
 from tests.test_extension_methods import ATTRIBUTES as GET_INFO_ATTRIBUTES
 
@@ -69,12 +68,6 @@ def faults(document: etree._Element) -> list[tuple[int, str]]:
     """The (code, message) of every error of a fault answer."""
     assert document.find("result") is None, etree.tostring(document)
     return [(int(e.get("code", "")), e.get("message", "")) for e in document.iter("error")]
-
-
-def add_reader(client: TestClient) -> None:
-    """Add the read-only admin `reader`."""
-    with client.app.state.database.sessions.begin() as session:  # type: ignore[attr-defined]
-        add_admin(session, "reader", "reader-secret", AccessLevel.READ_ONLY)
 
 
 # --------------------------------------------------------------------------- getMyInfo
@@ -133,9 +126,8 @@ def test_get_my_info_over_json(make_client: Client, profile: Profile) -> None:
 
 def test_admins_may_not_call_get_my_info(client: TestClient) -> None:
     """A full or read-only admin calling getMyInfo gets 27168 (ours: the page is silent)."""
-    add_reader(client)
     assert faults(post_xml(client, envelope(GET_MY_INFO))) == [PERMISSION_DENIED]
-    client.auth = ("reader", "reader-secret")
+    sign_in_as_new_admin(client, "reader", AccessLevel.READ_ONLY)
     assert faults(post_xml(client, envelope(GET_MY_INFO))) == [PERMISSION_DENIED]
 
 
@@ -182,8 +174,7 @@ def test_settings_get_info_reflects_the_settings(
 
 def test_read_only_admins_may_read_the_settings(client: TestClient) -> None:
     """settings.getInfo is read-only: a read_only admin gets the answer too, also in JSON."""
-    add_reader(client)
-    client.auth = ("reader", "reader-secret")
+    sign_in_as_new_admin(client, "reader", AccessLevel.READ_ONLY)
     body = b'{"request": {"method": "switchvox.extensions.settings.getInfo"}}'
     settings = client.post("/json", content=body).json()["response"]["result"]
     assert settings["extensions_settings"]["extension_length_constraint"] == 6
@@ -303,6 +294,5 @@ def test_call_as_an_unknown_account_is_10021(client: TestClient, account_id: str
 def test_read_only_admins_may_not_call(client: TestClient) -> None:
     """switchvox.call needs read/write access: a read_only admin gets 27168."""
     upload(client, CSV)
-    add_reader(client)
-    client.auth = ("reader", "reader-secret")
+    sign_in_as_new_admin(client, "reader", AccessLevel.READ_ONLY)
     assert faults(post_xml(client, DOCUMENTED_CALL)) == [PERMISSION_DENIED]

@@ -13,11 +13,10 @@ from starlette.testclient import TestClient
 
 from switchvox_server.faults import FAULTS
 from switchvox_server.http import retries
-from switchvox_server.store.accounts import add_admin
 from switchvox_server.store.database import open_database
 from switchvox_server.store.models import AccessLevel
 from switchvox_server.store.retries import claim
-from tests.helpers import request_xml, stored_extensions
+from tests.helpers import request_xml, sign_in_as_new_admin, stored_extensions
 from tests.test_history import HEADER, ROWS, history_rows
 
 KEY = "upload-2026-12-01-a"
@@ -104,16 +103,10 @@ def test_the_same_key_with_another_request_is_refused(
     assert history_rows(database_url) == 1
 
 
-def test_another_caller_with_the_same_key_is_another_request(
-    client: TestClient, database_url: str
-) -> None:
+def test_another_caller_with_the_same_key_is_another_request(client: TestClient) -> None:
     """The caller is part of the request: the same upload by another admin is refused."""
     post(client, HEADER + ROWS)
-    database = open_database(database_url)
-    with database.exclusive_sessions.begin() as session:
-        add_admin(session, "second", "second password", AccessLevel.FULL)
-    database.dispose()
-    client.auth = ("second", "second password")
+    sign_in_as_new_admin(client, "second", AccessLevel.FULL)
     assert fault_code(post(client, HEADER + ROWS)) == FAULTS.REUSED_IDEMPOTENCY_KEY.code
 
 
