@@ -36,6 +36,7 @@ from typing import Any
 
 import uvicorn
 from sqlalchemy import select
+from starlette.applications import Starlette
 
 from switchvox_server.app import create_app, prepare_database
 from switchvox_server.control.service import save_reset_point
@@ -254,7 +255,7 @@ def run_server(
         ssl_context = (
             None if certificate is None else ssl.create_default_context(cafile=certificate)
         )
-        url = stack.enter_context(_serve(settings, certificate, key))
+        url = stack.enter_context(serve_app(settings, certificate=certificate, key=key))
         assert settings.control_token is not None
         yield RunningServer(
             url=url,
@@ -274,39 +275,81 @@ def _load(seed: Path | str | Mapping[str, object] | None) -> Seed:
     return load_seed(Path(seed))
 
 
-@contextmanager
-def _serve(settings: Settings, certificate: Path | None, key: Path | None) -> Iterator[str]:
-    # The socket is bound here and handed to uvicorn, so no other server (or test run) can
-    # take the port between choosing it and listening on it.
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    with listener:
-        listener.bind(("127.0.0.1", 0))
-        port: int = listener.getsockname()[1]
+class ServerThread:
+    """uvicorn serving one app on a loopback socket of its own, in a background thread,
+    with the connection limits `switchvox-server serve` applies for `settings`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        app: Starlette | None = None,
+        certificate: Path | None = None,
+        key: Path | None = None,
+    ) -> None:
+        # The socket is bound here and handed to uvicorn, so no other server (or test run)
+        # can take the port between choosing it and listening on it. It names TCP: asyncio
+        # turns Nagle's algorithm off only on connections whose protocol says TCP, and with
+        # it on, each answer on a kept-alive connection waits 40 ms for the client's ACK.
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self._listener.bind(("127.0.0.1", 0))
+        port: int = self._listener.getsockname()[1]
+        self.url = f"{'http' if certificate is None else 'https'}://127.0.0.1:{port}"
         # No log_config (nor log_level, nor access_log=False): each would make uvicorn change
         # the test process's logging; its records simply propagate to whatever is set up.
         config = uvicorn.Config(
-            create_app(settings),
+            create_app(settings) if app is None else app,
             lifespan="on",
             log_config=None,
             ssl_certfile=None if certificate is None else str(certificate),
             ssl_keyfile=None if key is None else str(key),
             **server_options(settings),
         )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run,
-            kwargs={"sockets": [listener]},
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._listener]},
             name=f"switchvox-server-{port}",
             daemon=True,
         )
-        thread.start()
-        try:
-            deadline = time.monotonic() + START_TIMEOUT_SECONDS
-            while not server.started:
-                if not thread.is_alive() or time.monotonic() > deadline:
-                    raise RuntimeError("the Switchvox test server did not start (see its log)")
-                time.sleep(0.01)
-            yield f"{'http' if certificate is None else 'https'}://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            thread.join(STOP_TIMEOUT_SECONDS)
+
+    def start(self) -> str:
+        """Start serving; returns the base URL once the app's lifespan has started."""
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                self.join()
+                raise RuntimeError("the Switchvox test server did not start (see its log)")
+            time.sleep(0.01)
+        return self.url
+
+    def stop(self) -> None:
+        """Ask the server to stop; it finishes its requests and its lifespan in its thread."""
+        self._server.should_exit = True
+
+    def join(self) -> None:
+        """Wait until the server has stopped (uvicorn takes 0.1 to 0.2 s)."""
+        if self._thread.is_alive():
+            self._thread.join(STOP_TIMEOUT_SECONDS)
+        self._listener.close()
+
+
+@contextmanager
+def serve_app(
+    settings: Settings,
+    *,
+    app: Starlette | None = None,
+    certificate: Path | None = None,
+    key: Path | None = None,
+) -> Iterator[str]:
+    """Serve `app` (by default `create_app(settings)`) on a free 127.0.0.1 port until the
+    block ends (a `ServerThread`); yields the base URL. `run_server` is built on it; it
+    makes no database, seed or token of its own."""
+    server = ServerThread(settings, app=app, certificate=certificate, key=key)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        server.join()
