@@ -1,20 +1,17 @@
-"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL when
-TEST_DATABASE_URL is set), the app under test, and a live server on loopback."""
+"""Shared fixtures: a migrated database of each test's own (SQLite by default, PostgreSQL
+when TEST_DATABASE_URL is set), the app under test, and a live server on loopback."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
-import uvicorn
 from sqlalchemy import create_engine, make_url, text
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -24,6 +21,8 @@ from switchvox_server.app import create_app
 from switchvox_server.http.auth import Authenticator
 from switchvox_server.http.throttle import FailureThrottle
 from switchvox_server.settings import Settings
+from switchvox_server.store.database import migrate, open_database
+from switchvox_server.testing import ServerThread
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ADMIN_PASSWORD = "admin-secret"
@@ -51,36 +50,104 @@ def cheap_scrypt(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         monkeypatch.setattr(passwords, "SCRYPT_COST", CHEAP_SCRYPT)
 
 
+class StoppingServers:
+    """Live servers told to stop whose threads are joined later: uvicorn takes 0.1 to 0.2 s
+    to stop, and a test need not wait for it while the server's database is its own."""
+
+    def __init__(self) -> None:
+        self._servers: list[ServerThread] = []
+
+    def add(self, server: ServerThread) -> None:
+        server.stop()
+        self._servers.append(server)
+
+    def join(self) -> None:
+        """Wait until every server told to stop has stopped."""
+        while self._servers:
+            self._servers.pop().join()
+
+
+class TestDatabases:
+    """Where each test's database comes from: a copy of one migrated once per run, on
+    SQLite (a file per test) or on PostgreSQL (the run's own database, made anew from a
+    migrated template, so that concurrent runs on one server never touch each other's)."""
+
+    def __init__(self, directory: Path, stopping: StoppingServers) -> None:
+        self._stopping = stopping
+        self._server = make_url(TEST_DATABASE_URL) if TEST_DATABASE_URL else None
+        self._admin = (
+            None
+            if self._server is None
+            else create_engine(self._server, isolation_level="AUTOCOMMIT")
+        )
+        self._name = f"switchvox_test_{os.getpid()}"
+        self._template = f"{self._name}_template"
+        self._template_file = directory / "template.db"
+        database = open_database(self._create(self._template, self._template_file))
+        try:
+            migrate(database)
+        finally:
+            database.dispose()
+
+    def migrated(self, directory: Path) -> str:
+        """A database at the newest revision with nothing stored in it."""
+        if self._server is None:
+            shutil.copyfile(self._template_file, directory / "switchvox.db")
+            return f"sqlite:///{directory / 'switchvox.db'}"
+        return self._create(self._name, directory / "switchvox.db", template=self._template)
+
+    def empty(self, directory: Path) -> str:
+        """A database without a single table."""
+        return self._create(self._name, directory / "empty.db")
+
+    def close(self) -> None:
+        if self._admin is None:
+            return
+        self._stopping.join()
+        with self._admin.connect() as connection:
+            for name in (self._name, self._template):
+                connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        self._admin.dispose()
+
+    def _create(self, name: str, file: Path, *, template: str | None = None) -> str:
+        """The database `name` made anew on PostgreSQL, else the SQLite `file`."""
+        if self._server is None or self._admin is None:
+            return f"sqlite:///{file}"
+        # The previous test's server may still be stopping on the database dropped here.
+        self._stopping.join()
+        with self._admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            copy = "" if template is None else f" TEMPLATE {template}"
+            connection.execute(text(f"CREATE DATABASE {name}{copy}"))
+        return self._server.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str | None]:
-    """A PostgreSQL database of this test run's own, created beside TEST_DATABASE_URL's, so
-    that concurrent runs on one server never drop each other's tables."""
-    if not TEST_DATABASE_URL:
-        yield None
-        return
-    server = make_url(TEST_DATABASE_URL)
-    name = f"switchvox_test_{os.getpid()}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+def stopping_servers() -> Iterator[StoppingServers]:
+    stopping = StoppingServers()
+    yield stopping
+    stopping.join()
+
+
+@pytest.fixture(scope="session")
+def test_databases(
+    tmp_path_factory: pytest.TempPathFactory, stopping_servers: StoppingServers
+) -> Iterator[TestDatabases]:
+    databases = TestDatabases(tmp_path_factory.mktemp("template"), stopping_servers)
+    yield databases
+    databases.close()
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, postgres_url: str | None) -> str:
-    """An empty database: a fresh SQLite file, or the run's PostgreSQL database emptied."""
-    if postgres_url is None:
-        return f"sqlite:///{tmp_path / 'switchvox.db'}"
-    engine = create_engine(postgres_url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return postgres_url
+def database_url(tmp_path: Path, test_databases: TestDatabases) -> str:
+    """A database of this test's own, migrated, with nothing stored in it yet."""
+    return test_databases.migrated(tmp_path)
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path, test_databases: TestDatabases) -> str:
+    """A database of this test's own without a single table, for tests of the migrations."""
+    return test_databases.empty(tmp_path)
 
 
 @pytest.fixture
@@ -130,33 +197,28 @@ def free_port() -> int:
         return port
 
 
-@contextmanager
-def serving(app: Starlette, port: int, **options: Any) -> Iterator[None]:
-    """Serve `app` with uvicorn on 127.0.0.1:`port` in a thread while the block runs."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+@pytest.fixture
+def start_server(
+    settings: Settings, stopping_servers: StoppingServers
+) -> Iterator[Callable[..., str]]:
+    """Serve the app with uvicorn on a free loopback port (for `settings`, or other settings,
+    or a given app); returns its base URL. Each server stops when the test ends."""
+    started: list[ServerThread] = []
+
+    def start(changed: Settings | None = None, *, app: Starlette | None = None) -> str:
+        server = ServerThread(changed or settings, app=app)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        stopping_servers.add(server)
 
 
 @pytest.fixture
-def live_server(settings: Settings) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
-    with serving(create_app(settings), port):
-        yield f"http://127.0.0.1:{port}"
+def live_server(start_server: Callable[..., str]) -> str:
+    """The app served by uvicorn on a free loopback port; its base URL."""
+    return start_server()
 
 
 @pytest.fixture

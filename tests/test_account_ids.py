@@ -61,13 +61,13 @@ def test_later_uploads_carry_on_from_the_last_id(client: TestClient) -> None:
 
 @pytest.mark.parametrize(("stored", "next_id"), [((1, 2), 1101), ((1, 5000), 5001)])
 def test_upgrading_a_store_keeps_its_ids(
-    database_url: str, stored: tuple[int, ...], next_id: int
+    empty_database_url: str, stored: tuple[int, ...], next_id: int
 ) -> None:
     """A store migrated at 0001 keeps its extensions' ids; the next is 1101, or one past the
     largest when that is larger."""
-    config = alembic_config(database_url)
+    config = alembic_config(empty_database_url)
     command.upgrade(config, "0001")
-    database = open_database(database_url)
+    database = open_database(empty_database_url)
     columns = (
         "number, extension_type, first_name, last_name, email, title, location,"
         " web_password_ha1, template_id, status, lang_locale, can_dial_from_ivr,"
@@ -89,7 +89,7 @@ def test_upgrading_a_store_keeps_its_ids(
     finally:
         database.dispose()
     expected = {str(account_id + 200): account_id for account_id in stored}
-    assert account_ids(database_url) == {**expected, "999": next_id}
+    assert account_ids(empty_database_url) == {**expected, "999": next_id}
 
 
 def test_templates_keep_their_own_ids(client: TestClient) -> None:

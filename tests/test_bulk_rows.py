@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,6 @@ from starlette.testclient import TestClient
 from switchvox_server.app import create_app
 from switchvox_server.bulk.messages import RowMessage
 from switchvox_server.settings import Settings
-from tests.conftest import free_port, serving
 from tests.helpers import CurlClient, errors_of, section, stored_count, stored_extensions, upload
 from tests.test_row_rules import EXTENSION_RULES, ROW_RULES
 
@@ -25,18 +24,16 @@ GOOD = "Ann,Lee,ann@test.com,webpass1,1234,sipsecret"
 def client(
     request: pytest.FixtureRequest,
     make_client: Callable[..., TestClient],
+    start_server: Callable[..., str],
     settings: Settings,
     tmp_path: Path,
-) -> Iterator[TestClient | CurlClient]:
+) -> TestClient | CurlClient:
     """Each test runs twice: in-process, and against a live server with requests built by
     curl."""
     if request.param == "asgi":
-        yield make_client()
-        return
+        return make_client()
     app = create_app(settings)
-    port = free_port()
-    with serving(app, port):
-        yield CurlClient(app, f"http://127.0.0.1:{port}", tmp_path)
+    return CurlClient(app, start_server(app=app), tmp_path)
 
 
 def row(number: str, cells: str = GOOD) -> str:

@@ -11,14 +11,14 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 import httpx2
 import pytest
 
-from switchvox_server.app import create_app
-from switchvox_server.http.connections import server_options
 from switchvox_server.settings import Settings
-from tests.conftest import ADMIN_PASSWORD, free_port, serving
+from switchvox_server.testing import serve_app
+from tests.conftest import ADMIN_PASSWORD
 from tests.servers import UVICORN, server_process
 
 HEAD_TIMEOUT = 1.0
@@ -31,9 +31,8 @@ DRIBBLED_HEAD = b"POST /xml HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n
 def live(settings: Settings, **changes: object) -> Iterator[tuple[str, int]]:
     """The app served as `serve` serves it, with changed settings; (host, port)."""
     changed = replace(settings, **changes)  # type: ignore[arg-type]
-    port = free_port()
-    with serving(create_app(changed), port, **server_options(changed)):
-        yield "127.0.0.1", port
+    with serve_app(changed) as url:
+        yield "127.0.0.1", urlsplit(url).port or 0
 
 
 def connect(address: tuple[str, int]) -> socket.socket:

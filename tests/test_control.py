@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -17,13 +17,12 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
-from switchvox_server.app import create_app
 from switchvox_server.faults import FAULTS
 from switchvox_server.methods.imports import LIST as IMPORTS_LIST
 from switchvox_server.settings import Settings
 from switchvox_server.store.control_tables import JournalEntry
 from switchvox_server.store.database import open_database
-from tests.conftest import ADMIN_PASSWORD, FIXTURES, free_port, serving
+from tests.conftest import ADMIN_PASSWORD, FIXTURES
 from tests.helpers import BULK_UPLOAD, fault, request_xml, section
 
 TOKEN = "control-token-for-tests"
@@ -66,12 +65,10 @@ class Live:
         return entries
 
 
-def serve(settings: Settings) -> Iterator[Live]:
+def serve(start_server: Callable[..., str], settings: Settings) -> Iterator[Live]:
     """The app served on loopback with an API client and a control client."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = start_server(settings)
     with (
-        serving(create_app(settings), port),
         httpx2.Client(base_url=url, auth=("admin", ADMIN_PASSWORD), timeout=30) as api,
         httpx2.Client(
             base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
@@ -81,8 +78,8 @@ def serve(settings: Settings) -> Iterator[Live]:
 
 
 @pytest.fixture
-def live(settings: Settings) -> Iterator[Live]:
-    yield from serve(replace(settings, control_token=TOKEN))
+def live(settings: Settings, start_server: Callable[..., str]) -> Iterator[Live]:
+    yield from serve(start_server, replace(settings, control_token=TOKEN))
 
 
 def extension_numbers(response: httpx2.Response) -> list[str]:
@@ -109,10 +106,12 @@ CONTROL_REQUESTS = [
 ]
 
 
-def test_without_a_token_every_control_path_is_absent(settings: Settings) -> None:
+def test_without_a_token_every_control_path_is_absent(
+    settings: Settings, start_server: Callable[..., str]
+) -> None:
     """Without SWITCHVOX_CONTROL_TOKEN every control request is a 404, even with a bearer,
     and API calls leave no journal."""
-    for live in serve(settings):
+    for live in serve(start_server, settings):
         for method, path in CONTROL_REQUESTS:
             response = live.control.request(method, path)
             assert response.status_code == 404, (method, path)
@@ -408,9 +407,11 @@ def test_the_journal_records_every_call_and_filters(live: Live) -> None:
     assert live.journal() == []
 
 
-def test_the_journal_keeps_only_the_newest_entries(settings: Settings) -> None:
+def test_the_journal_keeps_only_the_newest_entries(
+    settings: Settings, start_server: Callable[..., str]
+) -> None:
     """Past SWITCHVOX_JOURNAL_MAX_ENTRIES the oldest entries go."""
-    for live in serve(replace(settings, control_token=TOKEN, journal_max_entries=3)):
+    for live in serve(start_server, replace(settings, control_token=TOKEN, journal_max_entries=3)):
         for number in range(101, 106):
             live.xml(extensions=f"<extension>{number}</extension>")
         kept = [entry["params"]["extensions"] for entry in live.journal()]
@@ -452,7 +453,7 @@ def test_state_get_put_get_is_identical_and_holds_no_secret(live: Live) -> None:
 
 
 def test_a_restored_state_authenticates_the_same_admins_and_extensions(
-    live: Live, settings: Settings, tmp_path: Path
+    live: Live, settings: Settings, tmp_path: Path, start_server: Callable[..., str]
 ) -> None:
     """The state put into another, fresh server lets exactly the same admins and extensions
     sign in, with their access levels, and the fresh server's own admin password no more."""
@@ -463,7 +464,7 @@ def test_a_restored_state_authenticates_the_same_admins_and_extensions(
         admin_password="fresh-admin-password",
         control_token=TOKEN,
     )
-    for restored in serve(other):
+    for restored in serve(start_server, other):
         assert restored.control.put("/_switchvox/state", json=document).status_code == 200
         assert restored.control.get("/_switchvox/state").json() == document
         status = partial(sign_in_status, restored.url)

@@ -28,13 +28,12 @@ def get_info(client: httpx2.Client, url: str) -> httpx2.Response:
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_two_processes_share_one_journal_and_one_fault_list(postgres_url: str | None) -> None:
+def test_two_processes_share_one_journal_and_one_fault_list(database_url: str) -> None:
     """A fault injected through process A is answered by process B, once; a call to B is
     in the journal read from A; settings changed through B apply in A."""
-    assert postgres_url is not None
     with (
-        server_process(postgres_url, env=ENV) as a,
-        server_process(postgres_url, env=ENV) as b,
+        server_process(database_url, env=ENV) as a,
+        server_process(database_url, env=ENV) as b,
         httpx2.Client(timeout=30) as client,
     ):
         assert a.pid != b.pid

@@ -33,7 +33,8 @@ from switchvox_server.settings import Settings
 from switchvox_server.store.driver import BULK_WRITE_LOCK_KEY
 from switchvox_server.store.failures import database_failure
 from switchvox_server.store.postgres import SERVER_GRACE_SECONDS
-from tests.conftest import ADMIN_PASSWORD, free_port, serving
+from switchvox_server.testing import serve_app
+from tests.conftest import ADMIN_PASSWORD
 from tests.db_proxy import DatabaseProxy, Mode, proxied
 from tests.helpers import fault, request_xml, stored_extensions, upload
 from tests.servers import AUTH, csv_bytes, post_upload, report_of, wait_for, writer_lock_held
@@ -68,9 +69,8 @@ def serving_through_a_proxy(database_url: str, **timeouts: float) -> Iterator[Pr
             writer_process=False,
             **timeouts,  # type: ignore[arg-type]  # only the float timeouts are passed
         )
-        port = free_port()
-        with serving(create_app(settings), port):
-            yield ProxiedServer(proxy, f"http://127.0.0.1:{port}", database_url)
+        with serve_app(settings) as url:
+            yield ProxiedServer(proxy, url, database_url)
 
 
 @pytest.fixture

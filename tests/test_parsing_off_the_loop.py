@@ -13,12 +13,12 @@ import httpx2
 import pytest
 
 from switchvox_server import app as app_module
-from switchvox_server.app import create_app
 from switchvox_server.http.endpoints import JSON, XML
 from switchvox_server.http.multipart import MAX_REQUEST_PART_BYTES
 from switchvox_server.protocol.request import ParameterValue
 from switchvox_server.settings import Settings
-from tests.conftest import ADMIN_PASSWORD, free_port, serving
+from switchvox_server.testing import serve_app
+from tests.conftest import ADMIN_PASSWORD
 from tests.test_envelope_bounds import SHAPES
 
 HEALTHZ_BUDGET_SECONDS = 0.5
@@ -93,9 +93,7 @@ def test_healthz_answers_while_a_slow_parse_runs(
 
     wire_format = {"XML": XML, "JSON": JSON}[envelope]
     monkeypatch.setattr(app_module, envelope, replace(wire_format, parse=slow(wire_format.parse)))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with serving(create_app(settings), port):
+    with serve_app(settings) as url:
 
         def post() -> int:
             response = httpx2.post(f"{url}{path}", content=body, auth=AUTH, timeout=30)
@@ -114,10 +112,8 @@ def test_healthz_answers_while_a_slow_parse_runs(
 def test_healthz_answers_while_hostile_envelopes_are_parsed(settings: Settings) -> None:
     """For every hostile envelope shape at the 1 MiB limit, /healthz answers within 0.5 s
     while the server parses it, and the envelope gets a fault or a result, never a 500."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     slowest: dict[str, float] = {}
-    with serving(create_app(settings), port):
+    with serve_app(settings) as url:
         for shape, make in SHAPES.items():
             body = make(MAX_REQUEST_PART_BYTES - 64)
             path = "/json" if body.startswith(b"{") else "/xml"

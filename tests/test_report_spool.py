@@ -10,16 +10,17 @@ import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
-from switchvox_server.app import create_app
 from switchvox_server.bulk import report
 from switchvox_server.settings import Settings
 from switchvox_server.store import queries
-from tests.conftest import ADMIN_PASSWORD, free_port, serving
+from switchvox_server.testing import serve_app
+from tests.conftest import ADMIN_PASSWORD
 from tests.helpers import fault, large_csv, request_xml, stored_count, upload
 from tests.servers import wait_for
 
@@ -175,8 +176,8 @@ def test_the_spool_is_closed_when_the_answer_is_sent_or_the_client_goes_away(
     # Rows failing six rules each: a report of several MiB, more than socket buffers hold.
     rows = "".join(f"{100000 + n},,,bad,ab,1,{100000 + n}\n" for n in range(20000))
     csv = "ext,fname,lname,email,password,voicemail_password,phone_password\n" + rows
-    port = free_port()
-    with serving(create_app(settings), port):
+    with serve_app(settings) as url:
+        port = urlsplit(url).port or 0
         with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
             connection.sendall(multipart_upload(port, csv))
             first = connection.recv(4096)

@@ -19,13 +19,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from switchvox_server import passwords
-from switchvox_server.app import create_app
 from switchvox_server.http import signin
 from switchvox_server.http.auth import Attempt, Authenticator
 from switchvox_server.http.clients import client_address
-from switchvox_server.http.connections import server_options
 from switchvox_server.settings import Settings
-from tests.conftest import ADMIN_PASSWORD, FIXTURES, free_port, serving
+from switchvox_server.testing import serve_app
+from tests.conftest import ADMIN_PASSWORD, FIXTURES
 from tests.helpers import request_xml
 
 REALM = "switchvox_api_auth"
@@ -170,10 +169,9 @@ def test_the_admins_own_login_clears_its_count(client: TestClient) -> None:
 @pytest.fixture
 def trusting_server(settings: Settings) -> Iterator[str]:
     """A live server that trusts 127.0.0.1 as a proxy, so X-Forwarded-For names clients."""
-    port = free_port()
     trusting = replace(settings, trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),))
-    with serving(create_app(trusting), port, **server_options(trusting)):
-        yield f"http://127.0.0.1:{port}"
+    with serve_app(trusting) as url:
+        yield url
 
 
 def client_from(url: str, address: str) -> httpx2.Client:
@@ -219,10 +217,8 @@ def test_credentials_that_signed_in_before_skip_the_queue_of_new_ones(
         return real_check(self, method, target, authorization)
 
     monkeypatch.setattr(Authenticator, "check", check)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     with (
-        serving(create_app(settings), port, **server_options(settings)),
+        serve_app(settings) as url,
         httpx2.Client(base_url=url, trust_env=False, timeout=30) as http,
         ThreadPoolExecutor(signin.NEW_CREDENTIAL_CHECKS) as pool,
     ):

@@ -8,15 +8,16 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx2
 import pytest
 from cryptography import x509
 
-from switchvox_server.app import create_app
 from switchvox_server.settings import Settings
+from switchvox_server.testing import serve_app
 from switchvox_server.tls import write_self_signed
-from tests.conftest import ADMIN_PASSWORD, FIXTURES, free_port, serving
+from tests.conftest import ADMIN_PASSWORD, FIXTURES
 from tests.helpers import canonical
 
 EXPECTED_REPORT = (FIXTURES / "example_report.xml").read_bytes()
@@ -36,10 +37,8 @@ class TlsServer:
 def tls_server(settings: Settings, tmp_path: Path) -> Iterator[TlsServer]:
     """The app served by uvicorn over HTTPS on a free loopback port."""
     certfile, keyfile = write_self_signed(tmp_path / "tls")
-    port = free_port()
-    app = create_app(settings)
-    with serving(app, port, ssl_certfile=str(certfile), ssl_keyfile=str(keyfile)):
-        yield TlsServer(port, certfile)
+    with serve_app(settings, certificate=certfile, key=keyfile) as url:
+        yield TlsServer(urlsplit(url).port or 0, certfile)
 
 
 def test_certificate_names_every_host_and_the_key_is_private(tmp_path: Path) -> None:

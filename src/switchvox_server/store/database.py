@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,12 +130,24 @@ def alembic_config(url: str) -> Config:
 def migrate(database: Database) -> None:
     """Bring the schema up to the newest revision, on the application's own engine."""
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     config = alembic_config(database.engine.url.render_as_string(hide_password=False))
     # The writer lock keeps two processes starting at once from migrating side by side.
     with database.engine.execution_options(exclusive_writer=True).begin() as connection:
+        # A store already at the newest revision (every start but the first after an
+        # upgrade) is left as it is, without running Alembic's environment.
+        if MigrationContext.configure(connection).get_current_revision() == _newest_revision():
+            return
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@cache
+def _newest_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(_migrations_path())).get_current_head()
 
 
 def _migrations_path() -> Path:
