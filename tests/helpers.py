@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -288,3 +290,16 @@ def spec_report(*more_created: Element) -> Element:
             Element("skipped", children=lazy("extension", [])),
         ),
     )
+
+
+def open_temporary_files() -> int:
+    """How many files of the temp directory this process holds open."""
+    directory = tempfile.gettempdir()
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue  # the directory's own descriptor, closed by now
+        count += target.startswith(directory)
+    return count
