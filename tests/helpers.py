@@ -19,7 +19,9 @@ from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from switchvox_server import passwords
 from switchvox_server.faults import ApiError, ErrorEntry
+from switchvox_server.http import signin
 from switchvox_server.store.accounts import add_admin
 from switchvox_server.store.database import Database
 from switchvox_server.store.models import AccessLevel, Extension
@@ -303,3 +305,16 @@ def open_temporary_files() -> int:
             continue  # the directory's own descriptor, closed by now
         count += target.startswith(directory)
     return count
+
+
+def slow_hash_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The passwords the sign-in's slow hash is run for from now on, in order."""
+    calls: list[str] = []
+    real = passwords.verify_password
+
+    def counting(password: str, encoded: str) -> bool:
+        calls.append(password)
+        return real(password, encoded)
+
+    monkeypatch.setattr(signin, "verify_password", counting)
+    return calls
