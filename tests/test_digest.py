@@ -268,46 +268,39 @@ def _client_response(nonce: str, nc: str, cnonce: str) -> str:
     return md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{md5('POST:/xml')}")
 
 
-def test_parse_digest_curl() -> None:
-    """curl's header (unquoted nc, qop and algorithm) parses and verifies."""
+@pytest.mark.parametrize(
+    ("nc", "cnonce", "header"),
+    [
+        pytest.param(
+            "00000001",
+            "ZTU3ZDc4NWE5ZmIxZmE3MmE2NGM1NDA4MTdhYjE1NDk=",
+            'Digest username="admin", realm="switchvox_api_auth", nonce="{nonce}", uri="/xml", '
+            'cnonce="{cnonce}", nc={nc}, qop=auth, response="{response}", algorithm=MD5',
+            id="curl",  # unquoted nc, qop and algorithm
+        ),
+        pytest.param(
+            "00000001",
+            "a1b2c3d4e5f60718",
+            'Digest username="admin", realm="switchvox_api_auth", nonce="{nonce}", uri="/xml", '
+            'response="{response}", algorithm="MD5", qop="auth", nc={nc}, cnonce="{cnonce}"',
+            id="python-requests",  # quoted qop and algorithm, no opaque
+        ),
+        pytest.param(
+            "00000002",
+            "7e4f1c2b",
+            'Digest username="admin", realm="switchvox_api_auth", qop=auth, algorithm="MD5", '
+            'uri="/xml", nonce="{nonce}", nc={nc}, cnonce="{cnonce}", response="{response}"',
+            id="perl-lwp",  # unquoted qop and nc, quoted algorithm, its own order
+        ),
+    ],
+)
+def test_parse_digest_of_real_clients(nc: str, cnonce: str, header: str) -> None:
+    """Each client's header, with its own quoting and order, parses and verifies."""
     nonce = NonceAuthority(SECRET).issue()
-    resp = _client_response(nonce, "00000001", "ZTU3ZDc4NWE5ZmIxZmE3MmE2NGM1NDA4MTdhYjE1NDk=")
-    header = (
-        f'Digest username="admin", realm="switchvox_api_auth", nonce="{nonce}", uri="/xml", '
-        'cnonce="ZTU3ZDc4NWE5ZmIxZmE3MmE2NGM1NDA4MTdhYjE1NDk=", nc=00000001, qop=auth, '
-        f'response="{resp}", algorithm=MD5'
-    )
-    digest = parse_digest(header)
+    response = _client_response(nonce, nc, cnonce)
+    digest = parse_digest(header.format(nonce=nonce, nc=nc, cnonce=cnonce, response=response))
     assert digest is not None
-    assert (digest.qop, digest.nc, digest.algorithm) == ("auth", "00000001", "MD5")
-    assert verify_digest(md5("admin:switchvox_api_auth:secret"), "POST", digest)
-
-
-def test_parse_digest_python_requests() -> None:
-    """Python requests' header (quoted qop and algorithm, opaque-less) parses and verifies."""
-    nonce = NonceAuthority(SECRET).issue()
-    resp = _client_response(nonce, "00000001", "a1b2c3d4e5f60718")
-    header = (
-        f'Digest username="admin", realm="switchvox_api_auth", nonce="{nonce}", uri="/xml", '
-        f'response="{resp}", algorithm="MD5", qop="auth", nc=00000001, cnonce="a1b2c3d4e5f60718"'
-    )
-    digest = parse_digest(header)
-    assert digest is not None
-    assert (digest.qop, digest.algorithm, digest.cnonce) == ("auth", "MD5", "a1b2c3d4e5f60718")
-    assert verify_digest(md5("admin:switchvox_api_auth:secret"), "POST", digest)
-
-
-def test_parse_digest_perl_lwp() -> None:
-    """Perl LWP's header (unquoted qop and nc, quoted algorithm, its own order) verifies."""
-    nonce = NonceAuthority(SECRET).issue()
-    resp = _client_response(nonce, "00000002", "7e4f1c2b")
-    header = (
-        'Digest username="admin", realm="switchvox_api_auth", qop=auth, algorithm="MD5", '
-        f'uri="/xml", nonce="{nonce}", nc=00000002, cnonce="7e4f1c2b", response="{resp}"'
-    )
-    digest = parse_digest(header)
-    assert digest is not None
-    assert (digest.qop, digest.nc, digest.algorithm) == ("auth", "00000002", "MD5")
+    assert (digest.qop, digest.nc, digest.cnonce, digest.algorithm) == ("auth", nc, cnonce, "MD5")
     assert verify_digest(md5("admin:switchvox_api_auth:secret"), "POST", digest)
 
 
