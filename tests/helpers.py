@@ -318,3 +318,12 @@ def slow_hash_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(signin, "verify_password", counting)
     return calls
+
+
+def scalars(value: object) -> list[object]:
+    """Every leaf value of a JSON document."""
+    if isinstance(value, dict):
+        return [leaf for member in value.values() for leaf in scalars(member)]
+    if isinstance(value, list):
+        return [leaf for member in value for leaf in scalars(member)]
+    return [value]
