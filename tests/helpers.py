@@ -327,3 +327,13 @@ def scalars(value: object) -> list[object]:
     if isinstance(value, list):
         return [leaf for member in value for leaf in scalars(member)]
     return [value]
+
+
+class FakeClock:
+    """A clock that stands still at `now` until a test moves it."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

@@ -20,21 +20,16 @@ from switchvox_server.http.digest import (
     verify_digest,
 )
 from switchvox_server.passwords import digest_ha1
+from tests.helpers import FakeClock
 
 SECRET = b"s" * 32
+# A clock reading of our time, so that nonce stamps look like real ones.
+NOW = 1_700_000_000.0
 
 
 def md5(text: str) -> str:
     """Hex MD5 of `text`, as Digest computes it."""
     return hashlib.md5(text.encode()).hexdigest()
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 RFC2617 = DigestResponse(
@@ -124,7 +119,7 @@ def test_unsupported_algorithm_never_verifies() -> None:
 
 def test_nonce_is_reusable_for_many_requests() -> None:
     """One nonce checks VALID again and again across ten minutes, with no server state."""
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     authority = NonceAuthority(SECRET, clock=clock)
     nonce = authority.issue()
     for _ in range(1000):
@@ -144,7 +139,7 @@ def test_nonce_shape() -> None:
 
 def test_nonce_shared_between_processes() -> None:
     """A nonce issued by one authority is accepted by another holding the same secret."""
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     nonce = NonceAuthority(SECRET, clock=clock).issue()
     assert NonceAuthority(SECRET, clock=clock).check(nonce) is NonceState.VALID
 
@@ -196,7 +191,7 @@ def test_non_canonical_spelling_is_invalid() -> None:
 
 def test_expired_nonce_is_stale() -> None:
     """A nonce older than its lifetime is STALE, not INVALID, so clients can retry."""
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     authority = NonceAuthority(SECRET, lifetime=600.0, clock=clock)
     nonce = authority.issue()
     clock.now += 600.0
@@ -207,7 +202,7 @@ def test_expired_nonce_is_stale() -> None:
 
 def test_default_lifetime_is_an_hour() -> None:
     """By default a nonce outlives the spec's ten minutes and expires after an hour."""
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     authority = NonceAuthority(SECRET, clock=clock)
     nonce = authority.issue()
     clock.now += 3599.0
@@ -218,7 +213,7 @@ def test_default_lifetime_is_an_hour() -> None:
 
 def test_nonce_from_the_future_is_stale_beyond_skew() -> None:
     """A nonce stamped up to 60 s ahead is VALID (clock skew), further ahead it is STALE."""
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     issuer = NonceAuthority(SECRET, clock=clock)
     checker_clock = FakeClock(clock.now - 60.0)
     checker = NonceAuthority(SECRET, clock=checker_clock)
