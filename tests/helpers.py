@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from lxml import etree
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from switchvox_server import passwords
+from switchvox_server.faults import ApiError, ErrorEntry
+from switchvox_server.http import signin
 from switchvox_server.store.accounts import add_admin
 from switchvox_server.store.database import Database
 from switchvox_server.store.models import AccessLevel, Extension
 from switchvox_server.store.rows import ExtensionValues
+from switchvox_server.tree import Element, LazyChildren
 from tests.conftest import ADMIN_PASSWORD, FIXTURES
 
 BULK_UPLOAD = "switchvox.extensions.phones.bulk.upload"
@@ -31,6 +38,7 @@ EXAMPLE_FORM = (
     f"csv_file=@{FIXTURES / 'example.csv'};type=image/jpeg",
 )
 SECTIONS = ("create_failed", "created", "replaced", "updated", "skipped")
+FIRST_NAME_RULE = "First name is required and must be 1 - 32 characters in length."
 
 
 def request_xml(method: str = BULK_UPLOAD, /, **parameters: object) -> bytes:
@@ -233,3 +241,99 @@ def sign_in_as_new_admin(client: TestClient, name: str, access: AccessLevel) -> 
     with database.exclusive_sessions.begin() as session:
         add_admin(session, name, f"{name}-secret", access)
     client.auth = (name, f"{name}-secret")
+
+
+def refusal(parse: Callable[[bytes], object], body: bytes) -> ErrorEntry:
+    """The single error entry with which `parse` refuses `body`."""
+    with pytest.raises(ApiError) as caught:
+        parse(body)
+    (entry,) = caught.value.errors
+    return entry
+
+
+def unparsable(reason: str) -> ErrorEntry:
+    """The 10002 entry for a request that could not be parsed for `reason`."""
+    return ErrorEntry(10002, f"The request could not be parsed ({reason}).")
+
+
+def lazy(tag: str, rows: list[Element]) -> LazyChildren:
+    """`rows` as children produced on demand."""
+    return LazyChildren(tag, len(rows), lambda: iter(rows))
+
+
+def report_row(extension: int | str, first: str, last: str, email: str) -> Element:
+    """A report's extension element."""
+    return Element(
+        "extension",
+        {"extension": extension, "first_name": first, "last_name": last, "email": email},
+    )
+
+
+def spec_report(*more_created: Element) -> Element:
+    """The bulk creation report of the method page's example, with `more_created` rows after
+    its created extension."""
+    failed = Element(
+        "extension",
+        {"extension": 304, "first_name": "", "last_name": "last", "email": "last@test.com"},
+        children=(
+            Element("error", {"text": FIRST_NAME_RULE}),
+            Element("error", {"text": "Phone password cannot be the same as the extension."}),
+        ),
+    )
+    created = [report_row(302, "Freddy", "Mercury", "fmerc@test.com"), *more_created]
+    return Element(
+        "bulk_creation_report",
+        {"dupe_process": 1, "extension_type": "SIP Extension"},
+        children=(
+            Element("create_failed", children=lazy("extension", [failed])),
+            Element("created", children=lazy("extension", created)),
+            Element("replaced", children=lazy("extension", [])),
+            Element("updated", children=lazy("extension", [])),
+            Element("skipped", children=lazy("extension", [])),
+        ),
+    )
+
+
+def open_temporary_files() -> int:
+    """How many files of the temp directory this process holds open."""
+    directory = tempfile.gettempdir()
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue  # the directory's own descriptor, closed by now
+        count += target.startswith(directory)
+    return count
+
+
+def slow_hash_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The passwords the sign-in's slow hash is run for from now on, in order."""
+    calls: list[str] = []
+    real = passwords.verify_password
+
+    def counting(password: str, encoded: str) -> bool:
+        calls.append(password)
+        return real(password, encoded)
+
+    monkeypatch.setattr(signin, "verify_password", counting)
+    return calls
+
+
+def scalars(value: object) -> list[object]:
+    """Every leaf value of a JSON document."""
+    if isinstance(value, dict):
+        return [leaf for member in value.values() for leaf in scalars(member)]
+    if isinstance(value, list):
+        return [leaf for member in value for leaf in scalars(member)]
+    return [value]
+
+
+class FakeClock:
+    """A clock that stands still at `now` until a test moves it."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

@@ -10,12 +10,12 @@ from collections.abc import Callable
 
 import pytest
 
-from switchvox_server import passwords
 from switchvox_server.http import signin
 from switchvox_server.http.auth import SlowCheck, Verdict
 from switchvox_server.http.signin import SlowPasswordChecks
 from switchvox_server.passwords import hash_password
 from switchvox_server.principals import Principal
+from tests.helpers import slow_hash_calls
 
 STORED = {name: hash_password(name) for name in ("right", "a", "b", "c", "old", "new")}
 
@@ -28,15 +28,7 @@ def slow_check(password: str, stored: str | None = None, name: str = "admin") ->
 @pytest.fixture
 def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The passwords the slow hash is run for, in order."""
-    calls: list[str] = []
-    real = passwords.verify_password
-
-    def counting(password: str, encoded: str) -> bool:
-        calls.append(password)
-        return real(password, encoded)
-
-    monkeypatch.setattr(signin, "verify_password", counting)
-    return calls
+    return slow_hash_calls(monkeypatch)
 
 
 def confirm_all(checks: SlowPasswordChecks, *items: SlowCheck) -> list[Principal | Verdict]:

@@ -210,29 +210,21 @@ def test_post_without_credentials_is_challenged(http: httpx2.Client, path: str) 
     assert_challenged(http.post(path, content=EXAMPLE_REQUEST))
 
 
+@pytest.mark.parametrize("scheme", ["basic", "digest"])
 @pytest.mark.parametrize(
     ("name", "password"),
     [("admin", "wrong password"), ("nobody", ADMIN_PASSWORD)],
     ids=["wrong-password", "unknown-user"],
 )
-def test_bad_basic_credentials_are_challenged(
-    http: httpx2.Client, name: str, password: str
+def test_bad_credentials_are_challenged(
+    http: httpx2.Client, scheme: str, name: str, password: str
 ) -> None:
-    """A wrong password and an unknown name get the same 401 challenge over Basic."""
-    assert_challenged(post_example(http, basic(name, password)))
-
-
-@pytest.mark.parametrize(
-    ("name", "password"),
-    [("admin", "wrong password"), ("nobody", ADMIN_PASSWORD)],
-    ids=["wrong-password", "unknown-user"],
-)
-def test_bad_digest_credentials_are_challenged(
-    http: httpx2.Client, name: str, password: str
-) -> None:
-    """A wrong password and an unknown name get the same 401 challenge over Digest."""
-    nonce = fresh_nonce(http)
-    assert_challenged(post_example(http, digest(name, password, nonce)))
+    """A wrong password and an unknown name get the same 401 challenge over Basic and Digest."""
+    if scheme == "basic":
+        authorization = basic(name, password)
+    else:
+        authorization = digest(name, password, fresh_nonce(http))
+    assert_challenged(post_example(http, authorization))
 
 
 def test_forged_nonce_is_refused(http: httpx2.Client) -> None:

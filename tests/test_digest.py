@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -20,21 +21,16 @@ from switchvox_server.http.digest import (
     verify_digest,
 )
 from switchvox_server.passwords import digest_ha1
+from tests.helpers import FakeClock
 
 SECRET = b"s" * 32
+# A clock reading of our time, so that nonce stamps look like real ones.
+NOW = 1_700_000_000.0
 
 
 def md5(text: str) -> str:
     """Hex MD5 of `text`, as Digest computes it."""
     return hashlib.md5(text.encode()).hexdigest()
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 RFC2617 = DigestResponse(
@@ -124,7 +120,7 @@ def test_unsupported_algorithm_never_verifies() -> None:
 
 def test_nonce_is_reusable_for_many_requests() -> None:
     """One nonce checks VALID again and again across ten minutes, with no server state."""
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     authority = NonceAuthority(SECRET, clock=clock)
     nonce = authority.issue()
     for _ in range(1000):
@@ -144,7 +140,7 @@ def test_nonce_shape() -> None:
 
 def test_nonce_shared_between_processes() -> None:
     """A nonce issued by one authority is accepted by another holding the same secret."""
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     nonce = NonceAuthority(SECRET, clock=clock).issue()
     assert NonceAuthority(SECRET, clock=clock).check(nonce) is NonceState.VALID
 
@@ -194,31 +190,28 @@ def test_non_canonical_spelling_is_invalid() -> None:
     assert authority.check(sibling) is NonceState.INVALID
 
 
-def test_expired_nonce_is_stale() -> None:
-    """A nonce older than its lifetime is STALE, not INVALID, so clients can retry."""
-    clock = FakeClock()
-    authority = NonceAuthority(SECRET, lifetime=600.0, clock=clock)
+@pytest.mark.parametrize(
+    ("options", "oldest_valid", "youngest_stale"),
+    [({"lifetime": 600.0}, 600.0, 601.0), ({}, 3599.0, 3601.0)],
+    ids=["given-lifetime", "default-lifetime-an-hour"],
+)
+def test_a_nonce_past_its_lifetime_is_stale(
+    options: dict[str, Any], oldest_valid: float, youngest_stale: float
+) -> None:
+    """A nonce is VALID up to its lifetime (by default an hour, past the spec's ten minutes)
+    and STALE after it, not INVALID, so clients can retry."""
+    clock = FakeClock(NOW)
+    authority = NonceAuthority(SECRET, clock=clock, **options)
     nonce = authority.issue()
-    clock.now += 600.0
+    clock.now = NOW + oldest_valid
     assert authority.check(nonce) is NonceState.VALID
-    clock.now += 1.0
-    assert authority.check(nonce) is NonceState.STALE
-
-
-def test_default_lifetime_is_an_hour() -> None:
-    """By default a nonce outlives the spec's ten minutes and expires after an hour."""
-    clock = FakeClock()
-    authority = NonceAuthority(SECRET, clock=clock)
-    nonce = authority.issue()
-    clock.now += 3599.0
-    assert authority.check(nonce) is NonceState.VALID
-    clock.now += 2.0
+    clock.now = NOW + youngest_stale
     assert authority.check(nonce) is NonceState.STALE
 
 
 def test_nonce_from_the_future_is_stale_beyond_skew() -> None:
     """A nonce stamped up to 60 s ahead is VALID (clock skew), further ahead it is STALE."""
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     issuer = NonceAuthority(SECRET, clock=clock)
     checker_clock = FakeClock(clock.now - 60.0)
     checker = NonceAuthority(SECRET, clock=checker_clock)
@@ -268,46 +261,39 @@ def _client_response(nonce: str, nc: str, cnonce: str) -> str:
     return md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{md5('POST:/xml')}")
 
 
-def test_parse_digest_curl() -> None:
-    """curl's header (unquoted nc, qop and algorithm) parses and verifies."""
+@pytest.mark.parametrize(
+    ("nc", "cnonce", "header"),
+    [
+        pytest.param(
+            "00000001",
+            "ZTU3ZDc4NWE5ZmIxZmE3MmE2NGM1NDA4MTdhYjE1NDk=",
+            'Digest username="admin", realm="switchvox_api_auth", nonce="{nonce}", uri="/xml", '
+            'cnonce="{cnonce}", nc={nc}, qop=auth, response="{response}", algorithm=MD5',
+            id="curl",  # unquoted nc, qop and algorithm
+        ),
+        pytest.param(
+            "00000001",
+            "a1b2c3d4e5f60718",
+            'Digest username="admin", realm="switchvox_api_auth", nonce="{nonce}", uri="/xml", '
+            'response="{response}", algorithm="MD5", qop="auth", nc={nc}, cnonce="{cnonce}"',
+            id="python-requests",  # quoted qop and algorithm, no opaque
+        ),
+        pytest.param(
+            "00000002",
+            "7e4f1c2b",
+            'Digest username="admin", realm="switchvox_api_auth", qop=auth, algorithm="MD5", '
+            'uri="/xml", nonce="{nonce}", nc={nc}, cnonce="{cnonce}", response="{response}"',
+            id="perl-lwp",  # unquoted qop and nc, quoted algorithm, its own order
+        ),
+    ],
+)
+def test_parse_digest_of_real_clients(nc: str, cnonce: str, header: str) -> None:
+    """Each client's header, with its own quoting and order, parses and verifies."""
     nonce = NonceAuthority(SECRET).issue()
-    resp = _client_response(nonce, "00000001", "ZTU3ZDc4NWE5ZmIxZmE3MmE2NGM1NDA4MTdhYjE1NDk=")
-    header = (
-        f'Digest username="admin", realm="switchvox_api_auth", nonce="{nonce}", uri="/xml", '
-        'cnonce="ZTU3ZDc4NWE5ZmIxZmE3MmE2NGM1NDA4MTdhYjE1NDk=", nc=00000001, qop=auth, '
-        f'response="{resp}", algorithm=MD5'
-    )
-    digest = parse_digest(header)
+    response = _client_response(nonce, nc, cnonce)
+    digest = parse_digest(header.format(nonce=nonce, nc=nc, cnonce=cnonce, response=response))
     assert digest is not None
-    assert (digest.qop, digest.nc, digest.algorithm) == ("auth", "00000001", "MD5")
-    assert verify_digest(md5("admin:switchvox_api_auth:secret"), "POST", digest)
-
-
-def test_parse_digest_python_requests() -> None:
-    """Python requests' header (quoted qop and algorithm, opaque-less) parses and verifies."""
-    nonce = NonceAuthority(SECRET).issue()
-    resp = _client_response(nonce, "00000001", "a1b2c3d4e5f60718")
-    header = (
-        f'Digest username="admin", realm="switchvox_api_auth", nonce="{nonce}", uri="/xml", '
-        f'response="{resp}", algorithm="MD5", qop="auth", nc=00000001, cnonce="a1b2c3d4e5f60718"'
-    )
-    digest = parse_digest(header)
-    assert digest is not None
-    assert (digest.qop, digest.algorithm, digest.cnonce) == ("auth", "MD5", "a1b2c3d4e5f60718")
-    assert verify_digest(md5("admin:switchvox_api_auth:secret"), "POST", digest)
-
-
-def test_parse_digest_perl_lwp() -> None:
-    """Perl LWP's header (unquoted qop and nc, quoted algorithm, its own order) verifies."""
-    nonce = NonceAuthority(SECRET).issue()
-    resp = _client_response(nonce, "00000002", "7e4f1c2b")
-    header = (
-        'Digest username="admin", realm="switchvox_api_auth", qop=auth, algorithm="MD5", '
-        f'uri="/xml", nonce="{nonce}", nc=00000002, cnonce="7e4f1c2b", response="{resp}"'
-    )
-    digest = parse_digest(header)
-    assert digest is not None
-    assert (digest.qop, digest.nc, digest.algorithm) == ("auth", "00000002", "MD5")
+    assert (digest.qop, digest.nc, digest.cnonce, digest.algorithm) == ("auth", nc, cnonce, "MD5")
     assert verify_digest(md5("admin:switchvox_api_auth:secret"), "POST", digest)
 
 

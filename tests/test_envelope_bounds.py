@@ -28,25 +28,12 @@ from switchvox_server.protocol import json_envelope, xml_envelope
 from switchvox_server.protocol.limits import MAX_ATTRIBUTES, MAX_DEPTH, MAX_NODES
 from switchvox_server.protocol.request import ParameterValue
 from tests.conftest import ADMIN_PASSWORD
-from tests.helpers import request_xml
+from tests.helpers import refusal, request_xml, unparsable
 
 Parser = Callable[[bytes], tuple[str, dict[str, ParameterValue]]]
 DOCS = Path(__file__).parent.parent / "docs"
 PARSERS = {"xml": xml_envelope.parse_request, "json": json_envelope.parse_request}
 REQUEST_FAULTS = {10001, 10002, 10006}
-
-
-def refusal(parse: Parser, body: bytes) -> ErrorEntry:
-    """The single error entry with which `parse` refuses `body`."""
-    with pytest.raises(ApiError) as caught:
-        parse(body)
-    (entry,) = caught.value.errors
-    return entry
-
-
-def unparsable(reason: str) -> ErrorEntry:
-    """The 10002 entry for a request that could not be parsed for `reason`."""
-    return ErrorEntry(10002, f"The request could not be parsed ({reason}).")
 
 
 def attributes(count: int, prefix: str = "a") -> str:

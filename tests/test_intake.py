@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import os
 import socket
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +14,7 @@ from starlette.testclient import TestClient
 
 from switchvox_server.http import intake, multipart
 from tests.conftest import ADMIN_PASSWORD
-from tests.helpers import fault, request_xml, section
+from tests.helpers import fault, open_temporary_files, request_xml, section
 
 CSV = b"ext,fname,lname,email,password,phone_password\n401,Ann,Lee,a@test.com,webpass1,sip401x\n"
 ENVELOPE = request_xml(extension_type="sip", dupe_process=1, template_account_id=1)
@@ -193,19 +191,6 @@ def test_urlencoded_request_field(client: TestClient) -> None:
     assert fault(etree.fromstring(response.content))[0] == 10003
 
 
-def _open_temp_files() -> int:
-    """How many open descriptors of this process point into the temp directory."""
-    temp = tempfile.gettempdir()
-    count = 0
-    for descriptor in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{descriptor}")
-        except OSError:
-            continue
-        count += target.startswith(temp)
-    return count
-
-
 def _raw_post(url: str, head_extra: str, payload: bytes, length: int) -> socket.socket:
     host, port = url.removeprefix("http://").split(":")
     connection = socket.create_connection((host, int(port)), timeout=10)
@@ -226,14 +211,14 @@ def test_client_disconnect_mid_upload_keeps_nothing(live_server: str) -> None:
     """A client that hangs up mid-upload leaves no temp file, no rows, and the server up."""
     big = CSV + b"9" * (3 * 1024 * 1024)
     payload = body(part("request", ENVELOPE), part("csv_file", big, "x.csv"))
-    before = _open_temp_files()
+    before = open_temporary_files()
     connection = _raw_post(live_server, "", payload[: len(payload) // 2], len(payload))
     time.sleep(0.5)
     connection.close()
     deadline = time.monotonic() + 10
-    while _open_temp_files() > before and time.monotonic() < deadline:
+    while open_temporary_files() > before and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _open_temp_files() == before
+    assert open_temporary_files() == before
     import httpx2
 
     answer = httpx2.get(f"{live_server}/healthz")

@@ -6,29 +6,23 @@ import json
 
 import pytest
 
-from switchvox_server.faults import ApiError, ErrorEntry
+from switchvox_server.faults import ErrorEntry
 from switchvox_server.protocol.json_envelope import (
     JSON_CONTENT_TYPE,
     parse_request,
     render_response,
 )
 from switchvox_server.tree import Element, LazyChildren
+from tests.helpers import (
+    FIRST_NAME_RULE,
+    lazy,
+    refusal,
+    report_row,
+    spec_report,
+    unparsable,
+)
 
 BULK = "switchvox.extensions.phones.bulk.upload"
-FIRST_NAME_RULE = "First name is required and must be 1 - 32 characters in length."
-
-
-def fault(body: bytes) -> ErrorEntry:
-    """The single error entry with which parse_request refuses `body`."""
-    with pytest.raises(ApiError) as caught:
-        parse_request(body)
-    (entry,) = caught.value.errors
-    return entry
-
-
-def unparsable(reason: str) -> str:
-    """The message of a request that could not be parsed for `reason`."""
-    return f"The request could not be parsed ({reason})."
 
 
 def request(parameters: object, **extra: object) -> bytes:
@@ -39,19 +33,6 @@ def request(parameters: object, **extra: object) -> bytes:
 def render(method: str, result: Element | None, errors: tuple[ErrorEntry, ...] = ()) -> object:
     """The JSON answer render_response gives, parsed."""
     return json.loads(b"".join(render_response(method, result, errors)))
-
-
-def lazy(tag: str, rows: list[Element]) -> LazyChildren:
-    """`rows` as children produced on demand."""
-    return LazyChildren(tag, len(rows), lambda: iter(rows))
-
-
-def row(extension: int | str, first: str, last: str, email: str) -> Element:
-    """A report's extension element."""
-    return Element(
-        "extension",
-        {"extension": extension, "first_name": first, "last_name": last, "email": email},
-    )
 
 
 # --------------------------------------------------------------------------- parsing
@@ -140,7 +121,7 @@ def test_bom_and_whitespace(prefix: bytes) -> None:
 @pytest.mark.parametrize("body", [b"", b"  \n\t", b"\xef\xbb\xbf"])
 def test_empty_body(body: bytes) -> None:
     """An empty or whitespace-only body is fault 10001."""
-    assert fault(body) == ErrorEntry(10001, "The request was empty.")
+    assert refusal(parse_request, body) == ErrorEntry(10001, "The request was empty.")
 
 
 @pytest.mark.parametrize(
@@ -161,7 +142,7 @@ def test_empty_body(body: bytes) -> None:
 )
 def test_unparsable(body: bytes, reason: str) -> None:
     """Bytes that are not a JSON request envelope are fault 10002 with a short reason."""
-    assert fault(body) == ErrorEntry(10002, unparsable(reason))
+    assert refusal(parse_request, body) == unparsable(reason)
 
 
 @pytest.mark.parametrize(
@@ -178,7 +159,7 @@ def test_unparsable(body: bytes, reason: str) -> None:
 )
 def test_nested_parameters_refused(parameters: object, reason: str) -> None:
     """Parameters nested beyond a wrapper around a list are fault 10002."""
-    assert fault(request(parameters)) == ErrorEntry(10002, unparsable(reason))
+    assert refusal(parse_request, request(parameters)) == unparsable(reason)
 
 
 def nested(levels: int) -> bytes:
@@ -195,7 +176,7 @@ def test_nesting_up_to_32_levels_accepted() -> None:
 @pytest.mark.parametrize("levels", [33, 2000, 200_000])
 def test_deeper_nesting_refused(levels: int) -> None:
     """Nesting deeper than 32 levels is fault 10002, also where json itself would recurse out."""
-    assert fault(nested(levels)) == ErrorEntry(10002, unparsable("nested deeper than 32 levels"))
+    assert refusal(parse_request, nested(levels)) == unparsable("nested deeper than 32 levels")
 
 
 @pytest.mark.parametrize(
@@ -209,42 +190,15 @@ def test_deeper_nesting_refused(levels: int) -> None:
 )
 def test_missing_method(body: bytes) -> None:
     """A missing, null or empty method is fault 10011 naming method."""
-    assert fault(body) == ErrorEntry(10011, "Missing required parameter (method)")
+    assert refusal(parse_request, body) == ErrorEntry(10011, "Missing required parameter (method)")
 
 
 # --------------------------------------------------------------------------- rendering
 
 
-def spec_report() -> Element:
-    """The bulk creation report of the method page's example."""
-    failed = Element(
-        "extension",
-        {"extension": 304, "first_name": "", "last_name": "last", "email": "last@test.com"},
-        children=(
-            Element("error", {"text": FIRST_NAME_RULE}),
-            Element("error", {"text": "Phone password cannot be the same as the extension."}),
-        ),
-    )
-    created = [
-        row(302, "Freddy", "Mercury", "fmerc@test.com"),
-        row("0303", "Brian", "May", "bmay@test.com"),
-    ]
-    return Element(
-        "bulk_creation_report",
-        {"dupe_process": 1, "extension_type": "SIP Extension"},
-        children=(
-            Element("create_failed", children=lazy("extension", [failed])),
-            Element("created", children=lazy("extension", created)),
-            Element("replaced", children=lazy("extension", [])),
-            Element("updated", children=lazy("extension", [])),
-            Element("skipped", children=lazy("extension", [])),
-        ),
-    )
-
-
 def test_report_renders() -> None:
     """The bulk report takes the documented shape: one → object, several → list, empty → {}."""
-    assert render(BULK, spec_report()) == {
+    assert render(BULK, spec_report(report_row("0303", "Brian", "May", "bmay@test.com"))) == {
         "response": {
             "method": BULK,
             "result": {
@@ -319,7 +273,7 @@ def test_no_result_element() -> None:
 @pytest.mark.parametrize("count", [0, 1, 3])
 def test_lazy_children(count: int) -> None:
     """LazyChildren of 0, 1 and 3 items give {}, an object and a list."""
-    rows = [row(100 + i, f"F{i}", f"L{i}", f"u{i}@x.com") for i in range(count)]
+    rows = [report_row(100 + i, f"F{i}", f"L{i}", f"u{i}@x.com") for i in range(count)]
     expected_rows = [
         {"extension": 100 + i, "first_name": f"F{i}", "last_name": f"L{i}", "email": f"u{i}@x.com"}
         for i in range(count)
@@ -336,7 +290,7 @@ def test_lazy_children(count: int) -> None:
 def test_lazy_count_mismatch_is_loud() -> None:
     """A LazyChildren producing a different number than its count raises instead of lying."""
     wrong = LazyChildren(
-        "extension", 1, lambda: iter([row(1, "a", "b", "c"), row(2, "a", "b", "c")])
+        "extension", 1, lambda: iter([report_row(1, "a", "b", "c"), report_row(2, "a", "b", "c")])
     )
     with pytest.raises(RuntimeError, match="1 announced, 2 produced"):
         b"".join(render_response("m", Element("created", children=wrong)))

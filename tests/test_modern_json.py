@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from switchvox_server.profiles import Profile
+from tests.helpers import scalars
 
 Client = Callable[..., TestClient]
 CSV = (
@@ -31,15 +32,6 @@ GET_INFO = {
         "parameters": {"extensions": {"extension": ["301"]}},
     }
 }
-
-
-def scalars(value: object) -> list[object]:
-    """Every leaf value of a JSON document."""
-    if isinstance(value, dict):
-        return [leaf for member in value.values() for leaf in scalars(member)]
-    if isinstance(value, list):
-        return [leaf for member in value for leaf in scalars(member)]
-    return [value]
 
 
 def upload_json(client: TestClient) -> dict[str, object]:

@@ -14,6 +14,7 @@ from switchvox_server.profiles import DIFFERENCES, Difference, Profile
 from switchvox_server.protocol.json_envelope import render_response
 from switchvox_server.settings import Settings
 from switchvox_server.tree import Element, LazyChildren
+from tests.helpers import scalars
 
 ROOT = Path(__file__).parent.parent
 PAGE = ROOT / "docs" / "profiles.md"
@@ -73,19 +74,11 @@ def _rendered(strings: bool) -> dict[str, object]:
     return document
 
 
-def _scalars(value: object) -> list[object]:
-    if isinstance(value, dict):
-        return [item for member in value.values() for item in _scalars(member)]
-    if isinstance(value, list):
-        return [item for member in value for item in _scalars(member)]
-    return [value]
-
-
 def test_json_strings_quote_every_scalar_of_a_result() -> None:
     """With strings, every value of a streamed result is a JSON string; without, numbers by
     nature stay numbers."""
     modern = _rendered(strings=True)
-    assert all(isinstance(value, str) for value in _scalars(modern))
+    assert all(isinstance(value, str) for value in scalars(modern))
     assert modern["response"]["result"]["extensions"]["page_number"] == "1"  # type: ignore[index]
     classic = _rendered(strings=False)
     assert classic["response"]["result"]["extensions"]["page_number"] == 1  # type: ignore[index]

@@ -21,23 +21,17 @@ from switchvox_server.settings import Settings
 from switchvox_server.store import queries
 from switchvox_server.testing import serve_app
 from tests.conftest import ADMIN_PASSWORD
-from tests.helpers import fault, large_csv, request_xml, stored_count, upload
+from tests.helpers import (
+    fault,
+    large_csv,
+    open_temporary_files,
+    request_xml,
+    stored_count,
+    upload,
+)
 from tests.servers import wait_for
 
 ROWS = 20000  # enough for the helper process, and for the spool to move to disk
-
-
-def open_temporary_files() -> int:
-    """How many files of the temp directory this process holds open."""
-    directory = tempfile.gettempdir()
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue  # the directory's own descriptor, closed by now
-        count += target.startswith(directory)
-    return count
 
 
 def failing_spool(call: str, budget: int) -> type[Any]:

@@ -18,14 +18,13 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
-from switchvox_server import passwords
 from switchvox_server.http import signin
 from switchvox_server.http.auth import Attempt, Authenticator
 from switchvox_server.http.clients import client_address
 from switchvox_server.settings import Settings
 from switchvox_server.testing import serve_app
 from tests.conftest import ADMIN_PASSWORD, FIXTURES
-from tests.helpers import request_xml
+from tests.helpers import request_xml, slow_hash_calls
 
 REALM = "switchvox_api_auth"
 ENVELOPE = request_xml("switchvox.extensions.getInfo")
@@ -102,14 +101,7 @@ def test_a_wrong_password_never_costs_a_slow_hash(
 ) -> None:
     """Wrong Basic passwords for the admin, an extension or nobody never run scrypt; the
     right admin password runs it once, then never again."""
-    hashed: list[str] = []
-    real = passwords.verify_password
-
-    def counting(password: str, encoded: str) -> bool:
-        hashed.append(password)
-        return real(password, encoded)
-
-    monkeypatch.setattr(signin, "verify_password", counting)
+    hashed = slow_hash_calls(monkeypatch)
     for name in ("admin", EXTENSION, "nobody") * 10:
         assert post_timed(unthrottled, basic(name, "wrong"))[0] == 401
     assert hashed == []

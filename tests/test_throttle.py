@@ -9,15 +9,7 @@ from starlette.testclient import TestClient
 
 from switchvox_server.http.throttle import FailureThrottle
 from tests.conftest import ADMIN_PASSWORD
-from tests.helpers import request_xml
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import FakeClock, request_xml
 
 
 def test_delays_start_after_the_free_failures_and_double() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from switchvox_server.settings import Settings
 from switchvox_server.testing import serve_app
 from switchvox_server.tls import write_self_signed
 from tests.conftest import ADMIN_PASSWORD, FIXTURES
-from tests.helpers import canonical
+from tests.helpers import canonical, curl
 
 EXPECTED_REPORT = (FIXTURES / "example_report.xml").read_bytes()
 
@@ -76,35 +75,20 @@ def test_httpx2_posts_the_example_over_https(tls_server: TlsServer) -> None:
 
 def test_curl_posts_the_example_over_https(tls_server: TlsServer) -> None:
     """`curl --cacert` reaching the server as https://localhost gets the documented report."""
-    result = subprocess.run(
-        [
-            "curl",
-            "--silent",
-            "--show-error",
-            "--noproxy",
-            "*",
-            "--cacert",
-            str(tls_server.certfile),
-            # Verify the DNS name while connecting to the loopback address only.
-            "--resolve",
-            f"localhost:{tls_server.port}:127.0.0.1",
-            "--basic",
-            "--user",
-            f"admin:{ADMIN_PASSWORD}",
-            "--form",
-            f"request=@{FIXTURES / 'example_request.xml'}",
-            "--form",
-            f"csv_file=@{FIXTURES / 'example.csv'}",
-            "--write-out",
-            "\n%{http_code}",
-            f"https://localhost:{tls_server.port}/xml",
-        ],
-        capture_output=True,
-        check=True,
-        timeout=60,
+    status, body = curl(
+        f"https://localhost:{tls_server.port}/xml",
+        "--cacert",
+        str(tls_server.certfile),
+        # Verify the DNS name while connecting to the loopback address only.
+        "--resolve",
+        f"localhost:{tls_server.port}:127.0.0.1",
+        "--basic",
+        "--form",
+        f"request=@{FIXTURES / 'example_request.xml'}",
+        "--form",
+        f"csv_file=@{FIXTURES / 'example.csv'}",
     )
-    body, _, status = result.stdout.rpartition(b"\n")
-    assert status == b"200", result
+    assert status == 200, body
     assert canonical(body) == canonical(EXPECTED_REPORT)
 
 

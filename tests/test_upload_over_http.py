@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -76,22 +75,8 @@ def test_report_only_and_update_over_http(live_server: str, tmp_path: Path) -> N
 
 def test_wrong_password_gets_401_with_challenge(live_server: str) -> None:
     """A wrong password is an HTTP 401 carrying the Basic and Digest challenges."""
-    completed = subprocess.run(
-        [
-            "curl",
-            "--silent",
-            "--include",
-            "--user",
-            "admin:wrong",
-            "--data-binary",
-            "<x/>",
-            f"{live_server}/xml",
-        ],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    )
-    head = completed.stdout.decode("latin-1")
+    _, answer = curl(f"{live_server}/xml", "--include", "--data-binary", "<x/>", user="admin:wrong")
+    head = answer.decode("latin-1")
     assert head.startswith("HTTP/1.1 401")
     challenges = [
         line.split(":", 1)[1].strip()

@@ -7,47 +7,21 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from switchvox_server.faults import ApiError, ErrorEntry
+from switchvox_server.faults import ErrorEntry
 from switchvox_server.protocol.xml_envelope import (
     XML_CONTENT_TYPE,
     parse_request,
     render_response,
 )
-from switchvox_server.tree import Element, LazyChildren
-from tests.helpers import canonical
+from switchvox_server.tree import Element
+from tests.helpers import canonical, lazy, refusal, report_row, spec_report, unparsable
 
 BULK = "switchvox.extensions.phones.bulk.upload"
-
-
-def fault(body: bytes) -> ErrorEntry:
-    """The single error entry with which parse_request refuses `body`."""
-    with pytest.raises(ApiError) as caught:
-        parse_request(body)
-    (entry,) = caught.value.errors
-    return entry
-
-
-def unparsable(reason: str) -> str:
-    """The message of a request that could not be parsed for `reason`."""
-    return f"The request could not be parsed ({reason})."
 
 
 def render(method: str, result: Element | None, errors: tuple[ErrorEntry, ...] = ()) -> bytes:
     """The XML answer render_response gives."""
     return b"".join(render_response(method, result, errors))
-
-
-def lazy(tag: str, rows: list[Element]) -> LazyChildren:
-    """`rows` as children produced on demand."""
-    return LazyChildren(tag, len(rows), lambda: iter(rows))
-
-
-def row(extension: int | str, first: str, last: str, email: str) -> Element:
-    """A report's extension element."""
-    return Element(
-        "extension",
-        {"extension": extension, "first_name": first, "last_name": last, "email": email},
-    )
 
 
 # --------------------------------------------------------------------------- parsing
@@ -145,7 +119,7 @@ def test_declared_latin1_encoding() -> None:
 @pytest.mark.parametrize("body", [b"", b"   \r\n\t ", b"\xef\xbb\xbf", b"\xef\xbb\xbf \n"])
 def test_empty_body(body: bytes) -> None:
     """An empty or whitespace-only body is fault 10001."""
-    assert fault(body) == ErrorEntry(10001, "The request was empty.")
+    assert refusal(parse_request, body) == ErrorEntry(10001, "The request was empty.")
 
 
 @pytest.mark.parametrize(
@@ -161,13 +135,13 @@ def test_empty_body(body: bytes) -> None:
 )
 def test_not_well_formed(body: bytes) -> None:
     """Garbage, truncated or mismatched documents are fault 10002."""
-    assert fault(body) == ErrorEntry(10002, unparsable("not well-formed XML"))
+    assert refusal(parse_request, body) == unparsable("not well-formed XML")
 
 
 def test_doctype_refused() -> None:
     """A DOCTYPE, even an empty one, is refused with fault 10002."""
     body = b'<!DOCTYPE request><request method="m"/>'
-    assert fault(body) == ErrorEntry(10002, unparsable("DOCTYPE is not allowed"))
+    assert refusal(parse_request, body) == unparsable("DOCTYPE is not allowed")
 
 
 def test_billion_laughs_refused_unexpanded() -> None:
@@ -179,7 +153,7 @@ def test_billion_laughs_refused_unexpanded() -> None:
     )
     body = b'<?xml version="1.0"?><!DOCTYPE lolz [' + entities + b"]>"
     body += b'<request method="m"><parameters><a>&lol9;</a></parameters></request>'
-    assert fault(body) == ErrorEntry(10002, unparsable("DOCTYPE is not allowed"))
+    assert refusal(parse_request, body) == unparsable("DOCTYPE is not allowed")
 
 
 def test_external_entity_refused_unread(tmp_path: Path) -> None:
@@ -189,8 +163,8 @@ def test_external_entity_refused_unread(tmp_path: Path) -> None:
     for uri in ("file:///etc/passwd", secret.as_uri()):
         body = f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "{uri}">]>'.encode()
         body += b'<request method="m"><parameters><a>&xxe;</a></parameters></request>'
-        entry = fault(body)
-        assert entry == ErrorEntry(10002, unparsable("DOCTYPE is not allowed"))
+        entry = refusal(parse_request, body)
+        assert entry == unparsable("DOCTYPE is not allowed")
         assert "MARKER" not in entry.message
         assert "root:" not in entry.message
 
@@ -199,13 +173,13 @@ def test_external_parameter_entity_refused() -> None:
     """A parameter entity pulling in an external DTD is refused."""
     body = b'<!DOCTYPE r [<!ENTITY % pe SYSTEM "http://127.0.0.1:9/x.dtd"> %pe;]>'
     body += b'<request method="m"/>'
-    assert fault(body).code == 10002
+    assert refusal(parse_request, body).code == 10002
 
 
 def test_undeclared_entity_reference_refused() -> None:
     """An entity reference without any DTD is refused as an entity."""
     body = b'<request method="m"><parameters><a>&foo;</a></parameters></request>'
-    assert fault(body) == ErrorEntry(10002, unparsable("entity references are not allowed"))
+    assert refusal(parse_request, body) == unparsable("entity references are not allowed")
 
 
 def nested(levels: int) -> bytes:
@@ -222,8 +196,8 @@ def test_nesting_up_to_32_levels_accepted() -> None:
 @pytest.mark.parametrize("levels", [33, 300, 5000])
 def test_deeper_nesting_refused(levels: int) -> None:
     """Nesting deeper than 32 levels is fault 10002, whatever the depth."""
-    assert fault(nested(levels)) == ErrorEntry(
-        10002, unparsable("elements nested deeper than 32 levels")
+    assert refusal(parse_request, nested(levels)) == unparsable(
+        "elements nested deeper than 32 levels"
     )
 
 
@@ -231,7 +205,7 @@ def test_list_item_with_children_refused() -> None:
     """A list item that itself holds elements is refused rather than silently flattened."""
     body = b'<request method="m"><parameters><extensions><extension><n>1</n></extension>'
     body += b"</extensions></parameters></request>"
-    assert fault(body) == ErrorEntry(10002, unparsable("parameter extensions is nested too deeply"))
+    assert refusal(parse_request, body) == unparsable("parameter extensions is nested too deeply")
 
 
 @pytest.mark.parametrize(
@@ -244,7 +218,7 @@ def test_list_item_with_children_refused() -> None:
 )
 def test_wrong_root(body: bytes) -> None:
     """A root other than <request> is fault 10002."""
-    assert fault(body) == ErrorEntry(10002, unparsable("the root element must be request"))
+    assert refusal(parse_request, body) == unparsable("the root element must be request")
 
 
 @pytest.mark.parametrize(
@@ -253,38 +227,10 @@ def test_wrong_root(body: bytes) -> None:
 )
 def test_missing_method(body: bytes) -> None:
     """A missing or empty method attribute is fault 10011 naming method."""
-    assert fault(body) == ErrorEntry(10011, "Missing required parameter (method)")
+    assert refusal(parse_request, body) == ErrorEntry(10011, "Missing required parameter (method)")
 
 
 # --------------------------------------------------------------------------- rendering
-
-
-def spec_report() -> Element:
-    """The bulk creation report of the method page's example."""
-    failed = Element(
-        "extension",
-        {"extension": 304, "first_name": "", "last_name": "last", "email": "last@test.com"},
-        children=(
-            Element(
-                "error", {"text": "First name is required and must be 1 - 32 characters in length."}
-            ),
-            Element("error", {"text": "Phone password cannot be the same as the extension."}),
-        ),
-    )
-    return Element(
-        "bulk_creation_report",
-        {"dupe_process": 1, "extension_type": "SIP Extension"},
-        children=(
-            Element("create_failed", children=lazy("extension", [failed])),
-            Element(
-                "created",
-                children=lazy("extension", [row(302, "Freddy", "Mercury", "fmerc@test.com")]),
-            ),
-            Element("replaced", children=lazy("extension", [])),
-            Element("updated", children=lazy("extension", [])),
-            Element("skipped", children=lazy("extension", [])),
-        ),
-    )
 
 
 def test_spec_report_renders() -> None:
@@ -348,7 +294,7 @@ def test_no_result_element() -> None:
 @pytest.mark.parametrize("count", [0, 1, 3])
 def test_lazy_children(count: int) -> None:
     """LazyChildren of 0, 1 and 3 items render each produced element inside the section."""
-    rows = [row(100 + i, f"F{i}", f"L{i}", f"u{i}@x.com") for i in range(count)]
+    rows = [report_row(100 + i, f"F{i}", f"L{i}", f"u{i}@x.com") for i in range(count)]
     output = render("m", Element("created", children=lazy("extension", rows)))
     inner = b"".join(
         b'<extension extension="%d" first_name="F%d" last_name="L%d" email="u%d@x.com"/>'

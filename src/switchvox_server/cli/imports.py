@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from switchvox_server.cli.common import CommandError, fail, prepared_database, record_id, say
 from switchvox_server.faults import ApiError
@@ -109,12 +109,9 @@ def _list(arguments: argparse.Namespace, settings: Settings) -> int:
 
 def _show(arguments: argparse.Namespace, settings: Settings) -> int:
     from switchvox_server.cli.transfer import failure_lines
-    from switchvox_server.history.views import load_import, row_records, row_view, summary
+    from switchvox_server.history.views import row_records, row_view, summary
 
-    with prepared_database(settings) as (database, _):
-        stored = load_import(database, arguments.id)
-    if stored is None:
-        raise CommandError(f"no import with the id {arguments.id}")
+    stored = _stored_import(arguments.id, settings)
     item = summary(stored)
     if arguments.format == "json":
         _print_json(item | {"rows": [row_view(record) for record in row_records(stored)]})
@@ -132,6 +129,17 @@ def _show(arguments: argparse.Namespace, settings: Settings) -> int:
     for line in failure_lines(_failed(row_records(stored))):
         say(line)
     return 0
+
+
+def _stored_import(import_id: int, settings: Settings) -> dict[str, Any]:
+    """The whole stored import; a command error when there is none with that id."""
+    from switchvox_server.history.views import load_import
+
+    with prepared_database(settings) as (database, _):
+        stored = load_import(database, import_id)
+    if stored is None:
+        raise CommandError(f"no import with the id {import_id}")
+    return stored
 
 
 def _failed(records: Iterator[RowRecord]) -> Iterator[tuple[str, tuple[str, ...]]]:
@@ -158,12 +166,9 @@ def _annotated(arguments: argparse.Namespace, settings: Settings) -> int:
     from switchvox_server.bulk.csv_reader import CsvFormatError
     from switchvox_server.history.annotate import write_annotated
     from switchvox_server.history.recorder import FileDigest
-    from switchvox_server.history.views import load_import, row_records
+    from switchvox_server.history.views import row_records
 
-    with prepared_database(settings) as (database, _):
-        stored = load_import(database, arguments.id)
-    if stored is None:
-        raise CommandError(f"no import with the id {arguments.id}")
+    stored = _stored_import(arguments.id, settings)
     try:
         source = arguments.file.open("rb")
     except OSError as error:
