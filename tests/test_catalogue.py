@@ -8,9 +8,11 @@ import pkgutil
 import pytest
 
 from switchvox_server import methods
-from switchvox_server.methods.catalogue import registry
+from switchvox_server.app import create_app
+from switchvox_server.methods.catalogue import build_registry
 from switchvox_server.methods.registry import Method, MethodRegistry
 from switchvox_server.principals import Principal
+from switchvox_server.settings import Settings
 
 
 def _method_tables() -> list[tuple[str, tuple[Method, ...]]]:
@@ -27,10 +29,20 @@ def test_every_method_table_is_in_the_registry() -> None:
     resolves, so a new module cannot be left out of the catalogue."""
     tables = _method_tables()
     assert len(tables) >= 6
+    registry = build_registry()
     for _, table in tables:
         for method in table:
             caller = next(p for p in Principal if method.access.admits(p))
             assert registry.resolve(method.name, caller) is method
+
+
+def test_each_application_builds_a_registry_of_its_own(settings: Settings) -> None:
+    """Two applications hold two registries of the same methods, so changing one leaves
+    the other as it was."""
+    first, second = create_app(settings).state.methods, create_app(settings).state.methods
+    assert isinstance(first, MethodRegistry)
+    assert first is not second
+    assert all(method.name in second for _, table in _method_tables() for method in table)
 
 
 def test_a_name_listed_twice_is_refused() -> None:

@@ -23,9 +23,9 @@ from starlette.testclient import TestClient
 import switchvox_server.app
 from switchvox_server.faults import FAULTS
 from switchvox_server.logs import server_log_config
-from switchvox_server.methods.catalogue import registry
 from switchvox_server.methods.extensions import GET_INFO
-from switchvox_server.methods.registry import Method, MethodContext
+from switchvox_server.methods.registry import Method, MethodContext, MethodRegistry
+from switchvox_server.principals import Principal
 from switchvox_server.protocol.request import ApiRequest
 from switchvox_server.tree import Element
 from tests.conftest import ADMIN_PASSWORD
@@ -52,11 +52,16 @@ def failing(error: BaseException) -> Callable[[ApiRequest, MethodContext], Eleme
 def inject(monkeypatch: pytest.MonkeyPatch) -> Callable[[BaseException], None]:
     """Make getInfo's handler raise the given exception."""
 
+    real_resolve = MethodRegistry.resolve
+
     def install(error: BaseException) -> None:
-        method = registry._methods[GET_INFO]
-        monkeypatch.setitem(
-            registry._methods, GET_INFO, Method(method.name, method.access, failing(error))
-        )
+        def resolve(registry: MethodRegistry, name: str, principal: Principal) -> Method:
+            method = real_resolve(registry, name, principal)
+            if name != GET_INFO:
+                return method
+            return Method(method.name, method.access, failing(error))
+
+        monkeypatch.setattr(MethodRegistry, "resolve", resolve)
 
     return install
 

@@ -20,7 +20,7 @@ from switchvox_server.http.endpoints import JSON, XML, api_endpoint, server_erro
 from switchvox_server.http.readiness import ReadinessCheck
 from switchvox_server.http.signin import KnownHeaders, SignIn, SlowPasswordChecks
 from switchvox_server.http.throttle import FailureThrottle
-from switchvox_server.methods.catalogue import registry
+from switchvox_server.methods.catalogue import build_registry
 from switchvox_server.settings import Settings
 from switchvox_server.store.accounts import ensure_default_admin, ensure_secret_key
 from switchvox_server.store.database import Database, migrate, open_database
@@ -75,7 +75,7 @@ def create_app(settings: Settings) -> Starlette:
             settings.trusted_proxies,
         )
         app.state.control = (
-            Control.start(settings.control_token, database, settings, secret)
+            Control.start(settings.control_token, database, settings, secret, app.state.methods)
             if settings.control_token
             else None
         )
@@ -101,7 +101,7 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={Exception: server_error, 404: not_found},
     )
     # The API methods this application answers (methods/catalogue.py).
-    app.state.methods = registry
+    app.state.methods = build_registry()
     return app
 
 

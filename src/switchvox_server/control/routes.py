@@ -210,7 +210,7 @@ async def _list_faults(request: Request, control: Control) -> Response:
 
 
 async def _add_fault(request: Request, control: Control) -> Response:
-    values = checked(await _json(request))
+    values = checked(await _json(request), control.methods)
 
     def add() -> int:
         with control.database.sessions.begin() as session:

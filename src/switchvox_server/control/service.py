@@ -9,6 +9,7 @@ from typing import Any
 from switchvox_server.control import runtime, state
 from switchvox_server.control.injection import Injection
 from switchvox_server.control.journal import JournalRecorder
+from switchvox_server.methods.registry import MethodRegistry
 from switchvox_server.seed.apply import reset_to_seed
 from switchvox_server.seed.declaration import Seed
 from switchvox_server.settings import Settings
@@ -60,12 +61,21 @@ class Control:
     database: Database
     settings: Settings
     secret_key: bytes
+    methods: MethodRegistry
+    """The application's methods, which injected faults may name."""
     recorder: JournalRecorder
 
     @classmethod
-    def start(cls, token: str, database: Database, settings: Settings, secret: bytes) -> Control:
+    def start(
+        cls,
+        token: str,
+        database: Database,
+        settings: Settings,
+        secret: bytes,
+        methods: MethodRegistry,
+    ) -> Control:
         recorder = JournalRecorder(database, settings.journal_max_entries)
-        return cls(token, database, settings, secret, recorder)
+        return cls(token, database, settings, secret, methods, recorder)
 
     def close(self) -> None:
         self.recorder.close()

@@ -1,8 +1,8 @@
-"""Every API method this server answers, in one registry built from the method modules'
+"""Every API method this server answers, in a registry built from the method modules'
 `METHODS` tables (no module registers anything as a side effect of being imported).
 
-The application keeps it on `app.state.methods` (app.py); the control API checks the method
-names of injected faults against it.
+`create_app` builds one per application and keeps it on `app.state.methods`; the control API
+checks the method names of injected faults against the same one.
 """
 
 from __future__ import annotations
@@ -17,13 +17,16 @@ from switchvox_server.methods import (
 )
 from switchvox_server.methods.registry import MethodRegistry
 
-registry = MethodRegistry(
-    (
-        *bulk_upload.METHODS,
-        *extensions.METHODS,
-        *users.METHODS,
-        *extension_settings.METHODS,
-        *call.METHODS,
-        *imports.METHODS,
+
+def build_registry() -> MethodRegistry:
+    """A registry of every method of every module."""
+    return MethodRegistry(
+        (
+            *bulk_upload.METHODS,
+            *extensions.METHODS,
+            *users.METHODS,
+            *extension_settings.METHODS,
+            *call.METHODS,
+            *imports.METHODS,
+        )
     )
-)

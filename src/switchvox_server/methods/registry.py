@@ -76,6 +76,9 @@ class MethodRegistry:
                 raise ValueError(f"method {method.name} is registered twice")
             self._methods[method.name] = method
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._methods
+
     def resolve(self, name: str, principal: Principal) -> Method:
         """The method called `name`, or the fault for an unknown or forbidden one."""
         method = self._methods.get(name)
