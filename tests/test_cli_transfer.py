@@ -16,10 +16,17 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from switchvox_server.app import prepare_database
+from switchvox_server.bulk.pipeline import UploadParameters, run_bulk_upload
 from switchvox_server.bulk.progress import Progress, ProgressReader, TerminalBar
+from switchvox_server.bulk.upload import DupeProcess
 from switchvox_server.cli import main
+from switchvox_server.cli.imports import command_line_source
+from switchvox_server.history.recorder import Recording
+from switchvox_server.settings import Settings
+from switchvox_server.store.models import ExtensionType
 from tests.conftest import FIXTURES
-from tests.helpers import BULK_UPLOAD, request_xml, stored_extensions
+from tests.helpers import BULK_UPLOAD, FakeClock, request_xml, stored_extensions
 
 EXAMPLE = FIXTURES / "example.csv"
 EXAMPLE_FAILURES = (
@@ -188,17 +195,9 @@ def test_import_options_are_checked_by_argparse(capsys: pytest.CaptureFixture[st
 # --- progress --------------------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_progress_reader_counts_the_import_pass() -> None:
-    """The first whole pass is "checking"; after the next seek to the start the bar shows
-    "importing" with the lines of that pass only."""
+def test_progress_reader_shows_the_pass_it_is_told() -> None:
+    """Reads are "checking" until the pipeline begins the pass over the rows; from then on
+    the bar shows that pass, with its lines only, whatever seeks came before."""
     clock = FakeClock()
     seen: list[tuple[str, float, int, bool]] = []
 
@@ -207,10 +206,12 @@ def test_progress_reader_counts_the_import_pass() -> None:
 
     data = b"ext\r\n301\r\n302\r\n"
     reader = ProgressReader(io.BytesIO(data), len(data), record, clock=clock)
-    reader.seek(0)
     assert reader.read() == data
-    assert reader.read() == b""
     reader.seek(0)
+    clock.now = 0.5
+    assert reader.read(5) == b"ext\r\n"  # a glance at the header: still checking
+    reader.seek(0)
+    reader.begin("importing")
     clock.now = 1.0
     assert reader.read(5) == b"ext\r\n"
     clock.now = 1.05  # within the refresh interval: not shown
@@ -219,9 +220,39 @@ def test_progress_reader_counts_the_import_pass() -> None:
     reader.finish()
     assert seen == [
         ("checking", 1.0, 3, False),
+        ("checking", 5 / len(data), 4, False),
         ("importing", 5 / len(data), 1, False),
         ("importing", 1.0, 3, True),
     ]
+
+
+def test_the_upload_begins_the_pass_over_the_rows_once_the_file_is_checked(
+    settings: Settings,
+) -> None:
+    """Through the upload pipeline the reader is "checking" until the whole file has been
+    read once, then "importing" from its first line to its last, each line counted once."""
+    csv = b"ext,fname,lname\n" + b"".join(b"%d,Ann,Lee\n" % n for n in range(301, 341))
+    seen: list[tuple[str, int, int]] = []
+    reader = ProgressReader(
+        io.BytesIO(csv),
+        len(csv),
+        lambda progress, final: seen.append((progress.phase, progress.position, progress.lines)),
+        refresh_seconds=0,
+    )
+    recording = Recording(command_line_source("staff.csv"))
+    recording.rows_checked = lambda rows: reader.begin("importing") if rows == 0 else None
+    database, secret_key = prepare_database(settings)
+    parameters = UploadParameters(ExtensionType.SIP, DupeProcess.SKIP, "1", report_only=False)
+    try:
+        run_bulk_upload(
+            database, settings, secret_key, reader, parameters, recording=recording
+        ).close()
+    finally:
+        database.dispose()
+    first_import = next(n for n, (phase, _, _) in enumerate(seen) if phase == "importing")
+    assert ("checking", len(csv), 41) in seen[:first_import]
+    assert {phase for phase, _, _ in seen[first_import:]} == {"importing"}
+    assert seen[-1] == ("importing", len(csv), 41)
 
 
 def test_terminal_bar_waits_then_draws_in_place() -> None:

@@ -1,11 +1,11 @@
-"""Progress of a bulk upload on a terminal, measured from the outside: a file wrapper that
-counts what the pipeline reads, so the pipeline needs no hook.
+"""Progress of a bulk upload on a terminal: a file wrapper that counts what the pipeline
+reads, and a bar that draws it.
 
 The CSV reader goes through the file more than once: a whole pass to check the encoding, a
 glance at the start for the delimiter and the header, then the pass that reads the records
-(the slow one: every row is checked and written). Each pass starts with a seek to the start;
-the wrapper shows the first whole pass as "checking" and everything after it as "importing",
-each from its own start, so the percentage is honest about the pass it belongs to.
+(the slow one: every row is checked and written). The wrapper shows how far the file has
+been read in the pass under way; the pipeline says when the pass over the records begins
+(`begin`), so the bar names that pass from its first byte and counts only its lines.
 """
 
 from __future__ import annotations
@@ -87,14 +87,11 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
         *,
         refresh_seconds: float = REFRESH_SECONDS,
         clock: Callable[[], float] = time.monotonic,
-        phase: str = "importing",
     ) -> None:
         super().__init__()
-        self._phase = phase
         self._source = source
         self._throttle = _Throttle(callback, refresh_seconds, clock)
         self._clock = clock
-        self._reached_end = False
         self.progress = Progress(total, started=clock())
 
     # --- the file interface the pipeline uses
@@ -122,8 +119,6 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         position = self._source.seek(offset, whence)
-        if position == 0:
-            self._restart()
         self.progress.position = position
         return position
 
@@ -132,29 +127,24 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
 
     # --- reporting
 
+    def begin(self, phase: str) -> None:
+        """A new pass starts, named `phase`: its lines, rows and time count from now."""
+        progress = self.progress
+        progress.phase = phase
+        progress.lines = 0
+        progress.rows = None
+        progress.started = self._clock()
+
     def finish(self) -> None:
         """Show the final state, whatever the throttle says."""
         self._throttle.finish(self.progress)
 
     def _count(self, data: bytes) -> None:
         progress = self.progress
-        if not data:
-            self._reached_end = True
-        else:
-            progress.position += len(data)
-            # LF and CRLF files count their LFs; only a file of bare CRs needs a second scan.
-            progress.lines += data.count(b"\n") or data.count(b"\r")
+        progress.position += len(data)
+        # LF and CRLF files count their LFs; only a file of bare CRs needs a second scan.
+        progress.lines += data.count(b"\n") or data.count(b"\r")
         self._throttle.tell(progress)
-
-    def _restart(self) -> None:
-        progress = self.progress
-        if self._reached_end:
-            # The first whole pass (the encoding check) is over; the rest is the import (or,
-            # for a report that changes nothing, still checking).
-            progress.phase = self._phase
-        progress.lines = 0
-        progress.rows = None
-        progress.started = self._clock()
 
 
 class RowCounter:

@@ -187,6 +187,8 @@ class _Planner:
         )
 
     def run(self) -> None:
+        if self.recorder is not None:
+            self.recorder.rows_begin()
         try:
             for batch in _batches(self.table.records(), BATCH_SIZE):
                 self._process(batch)

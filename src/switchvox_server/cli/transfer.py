@@ -232,8 +232,9 @@ def _upload_file(name: str) -> Iterator[IO[bytes]]:
 
 @contextmanager
 def _progress(source: IO[bytes], phase: str, recording: Recording) -> Iterator[IO[bytes]]:
-    """`source`, wrapped to draw a progress bar on stderr when stderr is a terminal; the
-    bar counts the rows checked, as the history's recorder tells them."""
+    """`source`, wrapped to draw a progress bar on stderr when stderr is a terminal: the
+    file checked first, then the pass over the rows as `phase`, counting the rows checked
+    as the history's recorder tells them."""
     if not sys.stderr.isatty():
         yield source
         return
@@ -241,10 +242,13 @@ def _progress(source: IO[bytes], phase: str, recording: Recording) -> Iterator[I
 
     size = source.seek(0, os.SEEK_END)
     source.seek(0)
-    reader = ProgressReader(source, size, TerminalBar(sys.stderr), phase=phase)
+    reader = ProgressReader(source, size, TerminalBar(sys.stderr))
 
     def rows_checked(rows: int) -> None:
-        reader.progress.rows = rows
+        if rows == 0:
+            reader.begin(phase)
+        else:
+            reader.progress.rows = rows
 
     recording.rows_checked = rows_checked
     try:

@@ -144,6 +144,11 @@ class UploadRecorder:
             if self.writer is not None:
                 self._rewritten.append((number.strip(), storable_state(stored)))
 
+    def rows_begin(self) -> None:
+        """The pass over the rows starts (the file's encoding and header are checked)."""
+        if self.rows_checked is not None:
+            self.rows_checked(0)
+
     def batch_done(self) -> None:
         """Compress the batch's records; name this upload as the writer of its extensions.
 
@@ -224,6 +229,7 @@ class Recording:
     plan_token: str | None = None
     """The Switchvox-Plan token of a report_only upload (history.plans)."""
     rows_checked: Callable[[int], None] | None = None
-    """Told how many rows have been checked, after each batch (a progress bar)."""
+    """Told 0 as the pass over the rows begins, then how many rows have been checked after
+    each batch (a progress bar)."""
     digest: FileDigest | None = None
     """The file's digest, when the caller has it already (it need not be read again)."""
