@@ -389,6 +389,7 @@ def run_with_stdout(arguments: list[str], stdout: int) -> subprocess.CompletedPr
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+@pytest.mark.slow
 def test_export_to_a_full_device_is_one_line_to_the_end() -> None:
     """`export > /dev/full` prints one line and nothing more, also when Python exits and
     flushes what standard output still holds."""
@@ -401,6 +402,7 @@ def test_export_to_a_full_device_is_one_line_to_the_end() -> None:
     )
 
 
+@pytest.mark.slow
 def test_export_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     """`export | head -0`: the pipe's reader is gone before the first write; the command
     exits 1 with nothing on stderr, not even at Python's last flush."""

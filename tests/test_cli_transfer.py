@@ -364,6 +364,7 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert "  created        20000\n" in out
 
 
+@pytest.mark.slow
 def test_no_progress_without_a_terminal(tmp_path: Path) -> None:
     """When stderr is not a terminal nothing but messages goes there."""
     path = big_csv(tmp_path / "big.csv", 2000)
@@ -378,6 +379,7 @@ def test_no_progress_without_a_terminal(tmp_path: Path) -> None:
     assert b"  created        2000\n" in result.stdout
 
 
+@pytest.mark.slow
 def test_export_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     """A long export to a file shows its rows written on the terminal, up to 100%."""
     assert main(["import", str(big_csv(tmp_path / "big.csv", 20000)), *OPTIONS]) == 0

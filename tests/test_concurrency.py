@@ -125,6 +125,7 @@ def assert_consistent(
         assert row["last_name"] == (UPDATED_LAST_NAME if number in updated else "Tester"), number
 
 
+@pytest.mark.slow
 def test_overlapping_uploads_through_one_process(database_url: str) -> None:
     """Four overlapping uploads at once through one server all get a full report, and each
     number is created once, by one of them."""

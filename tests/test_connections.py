@@ -60,6 +60,7 @@ def healthz_seconds(http: httpx2.Client) -> float:
     return time.perf_counter() - started
 
 
+@pytest.mark.slow
 def test_idle_and_dribbling_connections_are_closed_after_the_head_timeout(
     settings: Settings,
 ) -> None:
@@ -99,6 +100,7 @@ def test_idle_and_dribbling_connections_are_closed_after_the_head_timeout(
         assert slowest < 0.5
 
 
+@pytest.mark.slow
 def test_connections_beyond_the_limit_are_closed_at_once(settings: Settings) -> None:
     """With SWITCHVOX_MAX_CONNECTIONS at 10, of 15 idle connections the 5 beyond the limit
     are closed at once, while the 10 stay open (until their head deadline)."""
@@ -130,6 +132,7 @@ def start_upload(address: tuple[str, int], body_sent: bytes) -> socket.socket:
     return connection
 
 
+@pytest.mark.slow
 def test_shutdown_waits_for_requests_in_flight_up_to_its_timeout(settings: Settings) -> None:
     """At shutdown a request that completes within SWITCHVOX_SHUTDOWN_TIMEOUT gets its
     answer, and one that never does is given up after it: the server stops in about 1 s."""

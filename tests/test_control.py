@@ -176,6 +176,7 @@ def test_an_injected_fault_answers_once_and_is_gone(live: Live) -> None:
     assert live.control.get("/_switchvox/faults").json() == {"faults": []}
 
 
+@pytest.mark.slow
 def test_every_fault_of_the_table_can_be_injected_with_its_message(live: Live) -> None:
     """Each code of faults.py answers its own message, placeholders filled as the server
     would (from the call, the settings, or the injection's values)."""
@@ -226,6 +227,7 @@ def test_clearing_faults_removes_all(live: Live) -> None:
     assert live.control.get("/_switchvox/faults").json() == {"faults": []}
 
 
+@pytest.mark.slow
 def test_an_injected_http_status_and_delay(live: Live) -> None:
     """`http_status` changes the answer's status; `delay_ms` holds the answer that long."""
     live.control.post(
@@ -452,6 +454,7 @@ def test_state_get_put_get_is_identical_and_holds_no_secret(live: Live) -> None:
         assert secret not in text
 
 
+@pytest.mark.slow
 def test_a_restored_state_authenticates_the_same_admins_and_extensions(
     live: Live, settings: Settings, tmp_path: Path, start_server: Callable[..., str]
 ) -> None:

@@ -313,6 +313,7 @@ def test_reads_from_the_start_whatever_the_position() -> None:
     assert [r.cells for r in table.records()] == [{"ext": "301"}]
 
 
+@pytest.mark.slow
 def test_many_rows() -> None:
     """100,000 full-width rows stream through with the right numbers (a smoke check, untimed)."""
     lines = [",".join(COLUMNS)]

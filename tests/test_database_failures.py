@@ -250,6 +250,7 @@ def writer_lock_taken(database_url: str) -> Iterator[None]:
         locker.rollback()
 
 
+@pytest.mark.slow
 def test_a_lock_held_too_long_is_10007_while_reads_go_on(
     make_client: Callable[..., TestClient], database_url: str, logs: pytest.LogCaptureFixture
 ) -> None:

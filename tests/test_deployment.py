@@ -137,6 +137,7 @@ def test_compose_commands_work_natively(compose: dict[str, Any], database_url: s
     assert "path=/xml outcome=unauthorized:missing status=401" in log.decode()
 
 
+@pytest.mark.slow
 def test_plain_uvicorn_deployment_logs_each_request(database_url: str) -> None:
     """Served as `uvicorn switchvox_server.asgi:app`, the access log still reaches stderr."""
     with server_process(database_url) as server:

@@ -331,6 +331,7 @@ def test_any_bytes_give_a_json_envelope_or_a_request_fault(body: bytes) -> None:
     assert_envelope_or_request_fault(json_envelope.parse_request, body)
 
 
+@pytest.mark.slow
 @ANY_BYTES
 @given(pieces=st.lists(XML_PIECES, max_size=40))
 def test_any_xml_like_text_gives_an_envelope_or_a_request_fault(pieces: list[str]) -> None:

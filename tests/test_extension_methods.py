@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 import pytest
 from lxml import etree
+from sqlalchemy import func, select, update
 from starlette.testclient import TestClient
 
-from switchvox_server.store.models import AccessLevel
+from switchvox_server.store.models import AccessLevel, Extension
 from tests.helpers import fault, request_xml, sign_in_as_new_admin, upload
 
 GET_INFO = "switchvox.extensions.getInfo"
@@ -50,14 +51,22 @@ def csv_of(rows: Sequence[tuple[str, str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def populate(client: TestClient, *, pause: bool = False) -> None:
-    """Create the test extensions; with `pause`, the later two uploads are a second younger."""
+def populate(client: TestClient, *, first_a_second_older: bool = False) -> None:
+    """Create the test extensions; with `first_a_second_older`, those of the first upload
+    are dated a second before the earliest of all, as if the others came a second later."""
     uploads = [(SIP_FIRST, "sip"), (VIRTUAL, "virtual"), (SIP_LATER, "sip")]
-    for index, (rows, extension_type) in enumerate(uploads):
-        if pause and index == 1:
-            time.sleep(1.1)
+    for rows, extension_type in uploads:
         report = upload(client, csv_of(rows), extension_type=extension_type)
         assert len(report.findall(".//created/extension")) == len(rows)
+    if first_a_second_older:
+        database = client.app.state.database  # type: ignore[attr-defined]
+        with database.sessions.begin() as session:
+            earliest = session.scalar(select(func.min(Extension.date_created)))
+            session.execute(
+                update(Extension)
+                .where(Extension.number.in_([number for number, _, _ in SIP_FIRST]))
+                .values(date_created=earliest - timedelta(seconds=1))
+            )
 
 
 def call(client: TestClient, method: str, **parameters: object) -> etree._Element:
@@ -337,7 +346,7 @@ def test_search_by_extension_type(client: TestClient) -> None:
 
 def test_search_by_creation_date(client: TestClient) -> None:
     """min_create_date and max_create_date are inclusive bounds to the second."""
-    populate(client, pause=True)
+    populate(client, first_a_second_older=True)
     response = call(client, GET_INFO, extensions=listed("extension", ["301", "302"]))
     first, later = (node.get("date_created") for node in response.iterfind(".//extension"))
     assert first is not None
@@ -356,7 +365,7 @@ def test_search_by_creation_date(client: TestClient) -> None:
 )
 def test_search_sorts_by_each_field_both_ways(client: TestClient, field: str) -> None:
     """Each sort field orders as documented (ties by number) and DESC is ASC reversed."""
-    populate(client, pause=field == "date_created")
+    populate(client, first_a_second_older=field == "date_created")
     rows = [attributes(node) for node in call(client, SEARCH).iterfind(".//extension")]
     expected = [row["number"] for row in sorted(rows, key=lambda row: sort_key(field, row))]
     ascending = numbers(call(client, SEARCH, sort_field=field, sort_order="asc"))

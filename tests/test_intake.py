@@ -207,6 +207,7 @@ def _raw_post(url: str, head_extra: str, payload: bytes, length: int) -> socket.
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc to count files")
+@pytest.mark.slow
 def test_client_disconnect_mid_upload_keeps_nothing(live_server: str) -> None:
     """A client that hangs up mid-upload leaves no temp file, no rows, and the server up."""
     big = CSV + b"9" * (3 * 1024 * 1024)
@@ -225,6 +226,7 @@ def test_client_disconnect_mid_upload_keeps_nothing(live_server: str) -> None:
     assert answer.status_code == 200
 
 
+@pytest.mark.slow
 def test_idle_client_is_dropped(live_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A client that stops sending its body gets a fault once the idle timeout passes."""
     monkeypatch.setattr(intake, "BODY_IDLE_TIMEOUT_SECONDS", 0.5)

@@ -74,6 +74,7 @@ def within_budget(measure: Callable[[], float]) -> float:
         ("JSON", "/json", b'{"request": {"method": "switchvox.extensions.search"}}'),
     ],
 )
+@pytest.mark.slow
 def test_healthz_answers_while_a_slow_parse_runs(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, envelope: str, path: str, body: bytes
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -48,6 +49,7 @@ def assert_report_or_known_fault(response: etree._Element) -> None:
 
 @PIPELINE
 @given(envelope=st.binary(max_size=400))
+@pytest.mark.slow
 def test_any_request_part_gives_a_result_or_a_documented_fault(
     client: TestClient, envelope: bytes
 ) -> None:
@@ -59,6 +61,7 @@ def test_any_request_part_gives_a_result_or_a_documented_fault(
 
 @PIPELINE
 @given(data=st.binary(max_size=2000))
+@pytest.mark.slow
 def test_any_csv_bytes_give_a_report_or_a_documented_fault(client: TestClient, data: bytes) -> None:
     """Arbitrary bytes as the CSV give a report or a documented fault, never a 500."""
     assert_report_or_known_fault(post_form(client, ENVELOPE, data))
@@ -66,6 +69,7 @@ def test_any_csv_bytes_give_a_report_or_a_documented_fault(client: TestClient, d
 
 @PIPELINE
 @given(data=st.binary(max_size=2000))
+@pytest.mark.slow
 def test_any_multipart_body_is_answered(client: TestClient, data: bytes) -> None:
     """Arbitrary bytes as a multipart body are answered with a fault, never a 500."""
     response = client.post(
@@ -88,6 +92,7 @@ rows = st.lists(
 
 @PIPELINE
 @given(generated=rows, dupe_process=st.sampled_from([1, 2, 3]))
+@pytest.mark.slow
 def test_every_generated_row_lands_in_exactly_one_section(
     client: TestClient, generated: list[tuple[str, ...]], dupe_process: int
 ) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -114,6 +115,7 @@ def _rendered_xml(
 @PROPERTY
 @given(method=METHOD_NAMES, element=ELEMENTS)
 @example(method=SPECIALS, element=Element("row", {"a": SPECIALS}, text=SPECIALS))
+@pytest.mark.slow
 def test_the_xml_renderer_parses_to_the_tree_lxml_builds(method: str, element: Element) -> None:
     """Any result tree, rendered as XML and parsed by lxml, equals the tree lxml.etree
     builds from the same elements, and the method name survives as written."""
@@ -161,6 +163,7 @@ def _json_value(element: Element, strings: bool) -> object:
 @PROPERTY
 @given(method=METHOD_NAMES, element=ELEMENTS, strings=st.booleans())
 @example(method=SPECIALS, element=Element("row", {"a": SPECIALS}, text=SPECIALS), strings=False)
+@pytest.mark.slow
 def test_the_json_renderer_writes_what_json_dumps_writes(
     method: str, element: Element, strings: bool
 ) -> None:
@@ -189,6 +192,7 @@ def test_json_fault_messages_parse_back_as_written(method: str, messages: list[s
     }
 
 
+@pytest.mark.slow
 @settings(max_examples=500)
 @given(text=st.text(st.characters(codec="utf-8"), max_size=30))
 @example(text=SPECIALS + "".join(map(chr, range(0x20))) + "\x7f\u2028\ufffe")

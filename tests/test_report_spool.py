@@ -161,6 +161,7 @@ def test_the_spool_is_closed_when_rendering_fails_half_way(
 
 
 @pytest.mark.parametrize("reader", ["whole", "gone"])
+@pytest.mark.slow
 def test_the_spool_is_closed_when_the_answer_is_sent_or_the_client_goes_away(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, reader: str
 ) -> None:

@@ -117,6 +117,7 @@ def test_a_fault_releases_the_key(client: TestClient, database_url: str) -> None
     assert sorted(stored_extensions(database_url)) == ["301", "302"]
 
 
+@pytest.mark.slow
 def test_a_key_whose_first_request_runs_is_waited_for_then_refused(
     client: TestClient, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -96,6 +96,7 @@ def test_a_wrong_password_takes_the_same_time_whatever_it_names(
     assert max(typical.values()) < 2 * min(typical.values()), typical
 
 
+@pytest.mark.slow
 def test_a_wrong_password_never_costs_a_slow_hash(
     unthrottled: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -129,6 +130,7 @@ def post_timed(client: TestClient | httpx2.Client, header: str) -> tuple[int, fl
     return response.status_code, time.perf_counter() - started
 
 
+@pytest.mark.slow
 def test_an_extensions_own_login_does_not_reset_the_throttle_on_the_admin(
     client: TestClient,
 ) -> None:
@@ -173,6 +175,7 @@ def client_from(url: str, address: str) -> httpx2.Client:
     )
 
 
+@pytest.mark.slow
 def test_attempts_made_while_held_back_are_refused_unchecked(trusting_server: str) -> None:
     """While an address serves the delay of its last failure, even the right password from
     it is refused unchecked, another address is not, and once the delay is over the right
@@ -195,6 +198,7 @@ def test_attempts_made_while_held_back_are_refused_unchecked(trusting_server: st
         assert accomplice.post("/xml", content=ENVELOPE, auth=right).status_code == 200
 
 
+@pytest.mark.slow
 def test_credentials_that_signed_in_before_skip_the_queue_of_new_ones(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -116,6 +116,7 @@ def test_bad_seed_fails_before_starting(tmp_path: Path) -> None:
         pytest.fail("the server must not start")
 
 
+@pytest.mark.slow
 def test_two_servers_at_once(database_url: str) -> None:
     """Two servers run side by side with their own port, password and store."""
     with (

@@ -140,6 +140,7 @@ def stored(client: TestClient) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.slow
 def test_large_uploads_and_only_they_go_to_the_helper(
     make_client: Callable[..., TestClient],
 ) -> None:
@@ -154,6 +155,7 @@ def test_large_uploads_and_only_they_go_to_the_helper(
     assert (pool.started, pool.uploads) == (1, 1)
 
 
+@pytest.mark.slow
 def test_a_late_method_fault_keeps_nothing_and_keeps_the_helper(
     make_client: Callable[..., TestClient],
 ) -> None:
@@ -169,6 +171,7 @@ def test_a_late_method_fault_keeps_nothing_and_keeps_the_helper(
     assert (pool.started, pool.uploads) == (1, 2)
 
 
+@pytest.mark.slow
 def test_a_helper_killed_under_the_api_answers_10007(
     make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -317,6 +320,7 @@ def test_the_idle_pool_is_bounded(pool: WriterPool) -> None:
     assert all(reaped(writer.pid) for writer in writers)
 
 
+@pytest.mark.slow
 def test_a_dead_idle_helper_is_reaped_and_replaced(
     make_client: Callable[..., TestClient],
 ) -> None:
