@@ -98,14 +98,14 @@ class TestDatabases:
 
     def empty(self, directory: Path) -> str:
         """A database without a single table."""
-        return self._create(self._name, directory / "empty.db")
+        return self._create(f"{self._name}_empty", directory / "empty.db")
 
     def close(self) -> None:
         if self._admin is None:
             return
         self._stopping.join()
         with self._admin.connect() as connection:
-            for name in (self._name, self._template):
+            for name in (self._name, f"{self._name}_empty", self._template):
                 connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         self._admin.dispose()
 

@@ -295,7 +295,8 @@ def spec_report(*more_created: Element) -> Element:
 
 
 def open_temporary_files() -> int:
-    """How many files of the temp directory this process holds open."""
+    """How many files right in the temp directory (spools, not the test databases in the
+    folders below it, which a stopping server may still be closing) this process holds open."""
     directory = tempfile.gettempdir()
     count = 0
     for fd in os.listdir("/proc/self/fd"):
@@ -303,7 +304,7 @@ def open_temporary_files() -> int:
             target = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
             continue  # the directory's own descriptor, closed by now
-        count += target.startswith(directory)
+        count += os.path.dirname(target.removesuffix(" (deleted)")) == directory
     return count
 
 

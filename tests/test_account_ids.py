@@ -8,7 +8,7 @@ from alembic import command
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from switchvox_server.store.database import alembic_config, open_database
+from switchvox_server.store.database import alembic_config, migrate, open_database
 from tests.helpers import stored_extensions, upload
 
 CSV_HEADER = "ext,fname,lname,email,password,phone_password\n"
@@ -83,7 +83,7 @@ def test_upgrading_a_store_keeps_its_ids(
                     ),
                     {"id": account_id, "n": str(account_id + 200)},
                 )
-        command.upgrade(config, "head")
+        migrate(database)
         with database.engine.begin() as connection:
             connection.execute(text(f"INSERT INTO extensions ({columns}) VALUES ('999', {values})"))
     finally:

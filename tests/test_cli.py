@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from sqlalchemy import inspect
 from starlette.testclient import TestClient
 
 from switchvox_server.cli import main
+from switchvox_server.store.database import open_database
 from switchvox_server.tls import write_self_signed
 from tests.conftest import ADMIN_PASSWORD, FIXTURES
 from tests.helpers import canonical, fault, upload
@@ -58,9 +60,17 @@ def add_admin(stdin: Callable[[str], None], name: str, password: str, access: st
 # --- migrate ---------------------------------------------------------------------------
 
 
-def test_migrate_brings_the_schema_up_to_date(capsys: pytest.CaptureFixture[str]) -> None:
+def test_migrate_brings_the_schema_up_to_date(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`migrate` succeeds on an empty database and again on a migrated one."""
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
     assert main(["migrate"]) == 0
+    database = open_database(empty_database_url)
+    try:
+        assert inspect(database.engine).has_table("extensions")
+    finally:
+        database.dispose()
     assert main(["migrate"]) == 0
     out, err = capsys.readouterr()
     assert out == "The database schema is up to date.\n" * 2

@@ -11,6 +11,7 @@ import select
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -220,17 +221,19 @@ def test_progress_reader_shows_the_pass_it_is_told() -> None:
     reader.finish()
     assert seen == [
         ("checking", 1.0, 3, False),
-        ("checking", 5 / len(data), 4, False),
+        ("checking", 5 / len(data), 1, False),
         ("importing", 5 / len(data), 1, False),
         ("importing", 1.0, 3, True),
     ]
 
 
+@pytest.mark.parametrize("history", [True, False], ids=["history", "no_history"])
 def test_the_upload_begins_the_pass_over_the_rows_once_the_file_is_checked(
-    settings: Settings,
+    settings: Settings, history: bool
 ) -> None:
     """Through the upload pipeline the reader is "checking" until the whole file has been
-    read once, then "importing" from its first line to its last, each line counted once."""
+    read once, then "importing" from its first line to its last, each line counted once,
+    with or without the import history."""
     csv = b"ext,fname,lname\n" + b"".join(b"%d,Ann,Lee\n" % n for n in range(301, 341))
     seen: list[tuple[str, int, int]] = []
     reader = ProgressReader(
@@ -240,7 +243,8 @@ def test_the_upload_begins_the_pass_over_the_rows_once_the_file_is_checked(
         refresh_seconds=0,
     )
     recording = Recording(command_line_source("staff.csv"))
-    recording.rows_checked = lambda rows: reader.begin("importing") if rows == 0 else None
+    recording.rows_begin = lambda: reader.begin("importing")
+    settings = replace(settings, history=history)
     database, secret_key = prepare_database(settings)
     parameters = UploadParameters(ExtensionType.SIP, DupeProcess.SKIP, "1", report_only=False)
     try:

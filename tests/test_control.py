@@ -176,6 +176,24 @@ def test_an_injected_fault_answers_once_and_is_gone(live: Live) -> None:
     assert live.control.get("/_switchvox/faults").json() == {"faults": []}
 
 
+def test_a_fault_may_be_injected_into_a_method_only_an_extension_calls(live: Live) -> None:
+    """getMyInfo, which admins may not call, takes an injected fault like any other method
+    of the server; its caller, signed in as the extension, gets it."""
+    live.upload()
+    body = {"method": "switchvox.users.getMyInfo", "code": 10013, "times": 1}
+    assert live.control.post("/_switchvox/faults", json=body).status_code == 201
+    answer = live.api.post(
+        "/xml",
+        content=request_xml("switchvox.users.getMyInfo"),
+        headers={"Content-Type": "text/xml"},
+        auth=("302", SECRETS[0]),
+    )
+    assert fault(etree.fromstring(answer.content)) == (
+        10013,
+        FAULTS.EXTENSIONS_OR_ACCOUNT_IDS_REQUIRED.template,
+    )
+
+
 @pytest.mark.slow
 def test_every_fault_of_the_table_can_be_injected_with_its_message(live: Live) -> None:
     """Each code of faults.py answers its own message, placeholders filled as the server

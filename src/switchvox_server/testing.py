@@ -292,19 +292,23 @@ class ServerThread:
         # turns Nagle's algorithm off only on connections whose protocol says TCP, and with
         # it on, each answer on a kept-alive connection waits 40 ms for the client's ACK.
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._listener.bind(("127.0.0.1", 0))
-        port: int = self._listener.getsockname()[1]
+        try:
+            self._listener.bind(("127.0.0.1", 0))
+            port: int = self._listener.getsockname()[1]
+            # No log_config (nor log_level, nor access_log=False): each would make uvicorn
+            # change the test process's logging; its records propagate to whatever is set up.
+            config = uvicorn.Config(
+                create_app(settings) if app is None else app,
+                lifespan="on",
+                log_config=None,
+                ssl_certfile=None if certificate is None else str(certificate),
+                ssl_keyfile=None if key is None else str(key),
+                **server_options(settings),
+            )
+        except BaseException:
+            self._listener.close()
+            raise
         self.url = f"{'http' if certificate is None else 'https'}://127.0.0.1:{port}"
-        # No log_config (nor log_level, nor access_log=False): each would make uvicorn change
-        # the test process's logging; its records simply propagate to whatever is set up.
-        config = uvicorn.Config(
-            create_app(settings) if app is None else app,
-            lifespan="on",
-            log_config=None,
-            ssl_certfile=None if certificate is None else str(certificate),
-            ssl_keyfile=None if key is None else str(key),
-            **server_options(settings),
-        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run,

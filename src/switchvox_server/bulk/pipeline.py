@@ -101,18 +101,28 @@ def run_bulk_upload(
             history = _History(recording, parameters, digest)
         if parameters.report_only or parameters.plan is not None:
             plan = _Plan(secret_key, parameters, digest, settings)
+
+    def run(session: Session, writer: BatchWriter | None) -> BulkReport:
+        return _run(
+            session,
+            writer,
+            settings,
+            upload,
+            parameters,
+            upload_problem,
+            history,
+            plan,
+            None if recording is None else recording.rows_begin,
+        )
+
     if writers is not None and _worth_a_helper(database, upload, parameters):
         helping = writers.transaction(database, secret_key, HelperTimeouts.from_settings(settings))
         with helping as helper, database.sessions() as session:
-            report = _run(
-                session, helper, settings, upload, parameters, upload_problem, history, plan
-            )
+            report = run(session, helper)
             _finish(report, lambda: helper.finish(commit=True))
     elif parameters.report_only:
         with database.sessions() as session:
-            report = _run(
-                session, None, settings, upload, parameters, upload_problem, history, plan
-            )
+            report = run(session, None)
             _finish(report, session.rollback)
         if history is not None:
             _finish(report, lambda: history.store_evaluation(database))
@@ -120,9 +130,7 @@ def run_bulk_upload(
         # The writer lock is held for the whole transaction, from its first statement.
         with database.exclusive_sessions() as session:
             writer = SessionWriter(session, secret_key)
-            report = _run(
-                session, writer, settings, upload, parameters, upload_problem, history, plan
-            )
+            report = run(session, writer)
             _finish(report, session.commit)
     if recording is not None and history is not None:
         recording.import_id = history.import_id
@@ -140,6 +148,7 @@ def _run(
     upload_problem: Fault | None,
     history: _History | None = None,
     plan: _Plan | None = None,
+    rows_begin: Callable[[], None] | None = None,
 ) -> BulkReport:
     """The checks of the method, in their order, then the pipeline (and its record)."""
     template_id = parameters.template_id
@@ -167,6 +176,7 @@ def _run(
         recorder,
         None if history is None else history.recording.notes,
         fingerprint,
+        rows_begin,
     )
     if plan is not None:
         token = plan.finish(report)

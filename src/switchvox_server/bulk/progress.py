@@ -4,8 +4,8 @@ reads, and a bar that draws it.
 The CSV reader goes through the file more than once: a whole pass to check the encoding, a
 glance at the start for the delimiter and the header, then the pass that reads the records
 (the slow one: every row is checked and written). The wrapper shows how far the file has
-been read in the pass under way; the pipeline says when the pass over the records begins
-(`begin`), so the bar names that pass from its first byte and counts only its lines.
+been read since it was last read from the start, and its lines; the pipeline says when the
+pass over the records begins (`begin`), so the bar names that pass from its first byte.
 """
 
 from __future__ import annotations
@@ -120,6 +120,9 @@ class ProgressReader(io.BufferedIOBase, BinaryIO):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         position = self._source.seek(offset, whence)
         self.progress.position = position
+        if position == 0:
+            # Read again from the start: the lines read so far are read again too.
+            self.progress.lines = 0
         return position
 
     def tell(self) -> int:

@@ -9,7 +9,7 @@ rolls back, so a method fault never leaves anything written. The report is compl
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from itertools import islice
@@ -88,14 +88,16 @@ def bulk_upload(
     recorder: UploadRecorder | None = None,
     notes: list[str] | None = None,
     fingerprint: PlanFingerprint | None = None,
+    rows_begin: Callable[[], None] | None = None,
 ) -> BulkReport:
     """Run the upload and return its report; raise ApiError on a method fault.
 
     Lookups run on `session`; batches are stored through `writer` (none for report_only),
     and every row is told to `recorder`, if any (docs/history.md). `notes` is given what the
     header deserves to be told about (ignored labels, labels new extensions need), and
-    `fingerprint` every lookup the report depends on (history.plans). The caller commits,
-    or rolls back when this raises."""
+    `fingerprint` every lookup the report depends on (history.plans); `rows_begin` is called
+    once the file's encoding and header are checked, as the pass over the rows begins (a
+    progress bar). The caller commits, or rolls back when this raises."""
     try:
         table = open_csv(source)
     except CsvFormatError as error:
@@ -105,7 +107,10 @@ def bulk_upload(
     report = BulkReport(int(options.dupe_process), options.extension_type)
     try:
         stored_before = queries.count_extensions(session) if limit is not None else 0
-        _Planner(session, writer, table, options, policy, report, recorder, fingerprint).run()
+        planner = _Planner(session, writer, table, options, policy, report, recorder, fingerprint)
+        if rows_begin is not None:
+            rows_begin()
+        planner.run()
         if report.total == 0:
             raise ApiError(FAULTS.CSV_EMPTY)
         created = report.count(Section.CREATED)
@@ -187,8 +192,6 @@ class _Planner:
         )
 
     def run(self) -> None:
-        if self.recorder is not None:
-            self.recorder.rows_begin()
         try:
             for batch in _batches(self.table.records(), BATCH_SIZE):
                 self._process(batch)

@@ -245,11 +245,9 @@ def _progress(source: IO[bytes], phase: str, recording: Recording) -> Iterator[I
     reader = ProgressReader(source, size, TerminalBar(sys.stderr))
 
     def rows_checked(rows: int) -> None:
-        if rows == 0:
-            reader.begin(phase)
-        else:
-            reader.progress.rows = rows
+        reader.progress.rows = rows
 
+    recording.rows_begin = lambda: reader.begin(phase)
     recording.rows_checked = rows_checked
     try:
         yield reader

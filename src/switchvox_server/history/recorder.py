@@ -144,11 +144,6 @@ class UploadRecorder:
             if self.writer is not None:
                 self._rewritten.append((number.strip(), storable_state(stored)))
 
-    def rows_begin(self) -> None:
-        """The pass over the rows starts (the file's encoding and header are checked)."""
-        if self.rows_checked is not None:
-            self.rows_checked(0)
-
     def batch_done(self) -> None:
         """Compress the batch's records; name this upload as the writer of its extensions.
 
@@ -228,8 +223,10 @@ class Recording:
     """Updated extensions whose update changed nothing."""
     plan_token: str | None = None
     """The Switchvox-Plan token of a report_only upload (history.plans)."""
+    rows_begin: Callable[[], None] | None = None
+    """Told when the pass over the rows begins, the file's encoding and header checked (a
+    progress bar), whether or not the history is kept."""
     rows_checked: Callable[[int], None] | None = None
-    """Told 0 as the pass over the rows begins, then how many rows have been checked after
-    each batch (a progress bar)."""
+    """Told how many rows have been checked, after each batch (a progress bar)."""
     digest: FileDigest | None = None
     """The file's digest, when the caller has it already (it need not be read again)."""

@@ -137,7 +137,8 @@ def migrate(database: Database) -> None:
     with database.engine.execution_options(exclusive_writer=True).begin() as connection:
         # A store already at the newest revision (every start but the first after an
         # upgrade) is left as it is, without running Alembic's environment.
-        if MigrationContext.configure(connection).get_current_revision() == _newest_revision():
+        current = MigrationContext.configure(connection).get_current_heads()
+        if current == (_newest_revision(),):
             return
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
