@@ -108,6 +108,13 @@ def test_json_values_beyond_the_limit_are_refused(extra: int) -> None:
         assert refusal(json_envelope.parse_request, body) == refused
 
 
+def test_json_objects_beyond_the_limit_are_refused_before_the_rest_is_read() -> None:
+    """A document whose first MAX_NODES + 1 values are objects is refused as too large
+    there, without reading on: what follows them is never looked at, broken or not."""
+    body = json_request('{"extensions":[' + "{}," * (MAX_NODES + 1)) + b"not JSON at all"
+    assert refusal(json_envelope.parse_request, body) == unparsable(f"more than {MAX_NODES} values")
+
+
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 1000, 100_000])
 def test_json_nesting_beyond_the_limit_is_refused(depth: int) -> None:
     """Objects and arrays nested deeper than MAX_DEPTH are 10002, however deep."""

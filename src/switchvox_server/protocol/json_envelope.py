@@ -85,6 +85,27 @@ class _Members(dict[str, object]):
                 seen.add(key)
 
 
+class _TooManyObjects(Exception):
+    """Raised out of the JSON parser once a document has made more objects than it may
+    hold values."""
+
+
+class _ObjectMaker:
+    """Makes the objects of one document, and stops the parse at once when there are more of
+    them than MAX_NODES (each is a value): the hook is Python code run for every object, so
+    without this a document of a million `{}` would cost its full length before being
+    refused."""
+
+    def __init__(self) -> None:
+        self.made = 0
+
+    def __call__(self, pairs: list[tuple[str, object]]) -> _Members:
+        self.made += 1
+        if self.made > MAX_NODES:
+            raise _TooManyObjects
+        return _Members(pairs)
+
+
 def _repeated_key(value: object) -> str | None:
     """The first key given twice in `value`, if it is a JSON object."""
     return value.repeated if isinstance(value, _Members) else None
@@ -107,13 +128,15 @@ def _load(body: bytes) -> tuple[object, str | None]:
         # sidesteps int's digit limit and float rounding.
         document: object = json.loads(
             text,
-            object_pairs_hook=_Members,
+            object_pairs_hook=_ObjectMaker(),
             parse_int=str,
             parse_float=str,
             parse_constant=_reject_constant,
         )
     except RecursionError:
         raise _refuse(f"nested deeper than {MAX_DEPTH} levels") from None
+    except _TooManyObjects:
+        raise _refuse(f"more than {MAX_NODES} values") from None
     except ValueError:
         raise _refuse("not valid JSON") from None
     return document, _check_shape(document)
