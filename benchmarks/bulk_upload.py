@@ -25,7 +25,6 @@ import csv
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,12 +39,12 @@ from typing import Any, cast
 
 import httpx2
 from lxml import etree
+from processes import HOST, free_port, log_tail, status_mib  # benchmarks/processes.py
 from sqlalchemy import Engine, Table, create_engine, event, insert, text
 
 from switchvox_server.passwords import digest_ha1, sip_ha1, voicemail_pin_digest
 from switchvox_server.store.models import Base, Extension, Template
 
-HOST = "127.0.0.1"
 BULK_UPLOAD = "switchvox.extensions.phones.bulk.upload"
 SECTIONS = ("create_failed", "created", "replaced", "updated", "skipped")
 CSV_HEADER = (
@@ -295,17 +294,6 @@ def _process_tree(pid: int) -> list[int]:
     return found
 
 
-def _status_mib(pid: int, field_name: str) -> float:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0  # the process ended meanwhile
-    for line in status.splitlines():
-        if line.startswith(f"{field_name}:"):
-            return int(line.split()[1]) / 1024
-    raise ServerError(f"no {field_name} in /proc/{pid}/status")
-
-
 def _cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -325,7 +313,7 @@ class Server:
         """A `/proc/<pid>/status` memory figure in MiB (VmHWM: peak resident set), summed over
         the server and its helper processes (the writer of large uploads): the sum of peaks
         is an upper bound of what they held at once."""
-        return sum(_status_mib(pid, field_name) for pid in _process_tree(self.process.pid))
+        return sum(status_mib(pid, field_name) for pid in _process_tree(self.process.pid))
 
     def cpu_seconds(self) -> float:
         """User and system CPU time so far, summed over the server and its helper processes:
@@ -333,17 +321,7 @@ class Server:
         return sum(_cpu_seconds(pid) for pid in _process_tree(self.process.pid))
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
+        return log_tail(self.log_path, lines)
 
 
 @contextmanager

@@ -37,11 +37,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-HOST = "127.0.0.1"
+from processes import HOST, free_port, log_tail, status_mib  # benchmarks/processes.py
+
 # Loopback addresses of their own for the attackers (Linux routes all of 127/8 to lo), so
 # that a throttle counting failures per address sees them apart from the admin at HOST.
 FLOOD_ADDRESS = "127.0.0.2"
@@ -229,28 +230,10 @@ class Server:
 
     def memory(self) -> tuple[float, float]:
         """VmRSS and VmHWM of the server process in MiB (0 once it has exited)."""
-        try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
-            return 0.0, 0.0
-        values = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-
-        def mib(name: str) -> float:
-            return int(values.get(name, "0 kB").split()[0]) / 1024
-
-        return mib("VmRSS"), mib("VmHWM")
+        return status_mib(self.process.pid, "VmRSS"), status_mib(self.process.pid, "VmHWM")
 
     def log_tail(self, lines: int = 15) -> str:
-        with suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
+        return log_tail(self.log_path, lines)
 
 
 @contextmanager

@@ -16,6 +16,8 @@ from tests.helpers import fault, request_xml, sign_in_as_new_admin, upload
 
 GET_INFO = "switchvox.extensions.getInfo"
 SEARCH = "switchvox.extensions.search"
+# getInfo's attributes in the method page's order, written out rather than read from the
+# server's own tables (methods/users.py has getMyInfo's), so that a change there fails here.
 ATTRIBUTES = [
     "number",
     "status",

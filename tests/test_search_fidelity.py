@@ -25,6 +25,8 @@ from tests.helpers import request_xml, upload
 SEARCH = "switchvox.extensions.search"
 GET_INFO = "switchvox.extensions.getInfo"
 PAGING_ORDER = ["page_number", "total_pages", "items_per_page", "total_items"]
+# The method page's type codes, written out here rather than read from the server's own table
+# (methods/extensions.py), so that a code dropped from that table fails a test.
 DOCUMENTED_TYPES = [
     "sip",
     "call_queue",
